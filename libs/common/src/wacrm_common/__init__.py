@@ -1,0 +1,1 @@
+"""wacrm shared library: settings, events, streams, models, migrations and dev servers."""

@@ -1,0 +1,64 @@
+"""The `wa:cmd:{session_id}` streams: what the gateway asks a session's connector to do."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from wacrm_common.events.base import Frozen, UtcDatetime, utcnow
+
+
+class _Command(Frozen):
+    command_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    tenant_id: uuid.UUID
+    session_id: uuid.UUID
+    issued_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class SendText(_Command):
+    """Send a text; `wa_message_id` is chosen before sending so receipts can never race it."""
+
+    type: Literal["send.text"] = "send.text"
+    message_id: uuid.UUID
+    wa_message_id: str
+    chat_jid: str
+    text: str
+    quoted_id: str | None = None
+
+
+class MarkRead(_Command):
+    type: Literal["mark.read"] = "mark.read"
+    chat_jid: str
+    sender_jid: str
+    wa_message_ids: tuple[str, ...]
+
+
+class StopSession(_Command):
+    type: Literal["session.stop"] = "session.stop"
+
+
+class LogoutSession(_Command):
+    type: Literal["session.logout"] = "session.logout"
+
+
+class SimulateChatExport(_Command):
+    """Simulator only: replay a WhatsApp chat export as if its people had written it now."""
+
+    type: Literal["simulate.chat_export"] = "simulate.chat_export"
+    text: str
+    owner: str | None = None
+    speed: float = 0.0
+    tz: str = "UTC"
+
+
+Command = Annotated[
+    SendText | MarkRead | StopSession | LogoutSession | SimulateChatExport,
+    Field(discriminator="type"),
+]
+COMMAND = TypeAdapter[Command](Command)
+
+
+def command_stream(session_id: uuid.UUID | str) -> str:
+    return f"wa:cmd:{session_id}"
