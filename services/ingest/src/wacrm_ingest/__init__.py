@@ -1,0 +1,1 @@
+"""wacrm ingest worker: consumes `wa:events` into PostgreSQL and announces changes."""

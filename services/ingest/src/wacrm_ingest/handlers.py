@@ -1,0 +1,333 @@
+"""Batch handlers for `wa:events`: idempotent writes, one round-trip per table per batch.
+
+Nothing here knows Redis: `handle_batch` takes parsed events and a session inside an open
+transaction, and returns the realtime events to announce once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import DateTime, Integer, Text, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from wacrm_common.events import rt
+from wacrm_common.events.wa import (
+    MessagePayload,
+    MessageStatus,
+    MessageUpsert,
+    SessionConnected,
+    SessionDisconnected,
+    SessionLoggedOut,
+    SessionPairCode,
+    SessionQr,
+    WaEvent,
+)
+from wacrm_common.jid import is_group, phone_from_jid
+from wacrm_common.logging import get_logger
+from wacrm_common.models import STATUS_RANK, Contact, Conversation, Message, WaSession
+from wacrm_common.streams import Entry, Rejects
+
+log = get_logger(__name__)
+
+PREVIEW_CHARS = 160
+_SESSION_EVENTS = (SessionQr, SessionPairCode, SessionConnected, SessionDisconnected, SessionLoggedOut)
+
+
+@dataclass
+class Outcome:
+    """What a batch produced: realtime events to publish after commit, and refused entries."""
+
+    rt_events: list[rt.RtEvent] = field(default_factory=list)
+    rejects: Rejects = field(default_factory=dict)
+
+
+def preview(payload: MessagePayload) -> str:
+    body = payload.text or f"[{payload.kind}]"
+    return body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
+
+
+async def handle_batch(entries: list[Entry[WaEvent]], *, session: AsyncSession) -> Outcome:
+    """Apply a batch of events; the caller owns the transaction and commits."""
+    out = Outcome()
+    owners = await _session_owners(session, {e.value.session_id for e in entries})
+    valid: list[Entry[WaEvent]] = []
+    for entry in entries:
+        if owners.get(entry.value.session_id) != entry.value.tenant_id:
+            out.rejects[entry.id] = "unknown session for this tenant"
+        else:
+            valid.append(entry)
+    upserts = [e.value for e in valid if isinstance(e.value, MessageUpsert)]
+    statuses = [e.value for e in valid if isinstance(e.value, MessageStatus)]
+    session_events = [e.value for e in valid if isinstance(e.value, _SESSION_EVENTS)]
+    if upserts:
+        out.rt_events += await handle_upserts(upserts, session=session)
+    if statuses:
+        out.rt_events += await handle_statuses(statuses, session=session)
+    for event in session_events:
+        out.rt_events += await handle_session_event(event, session=session)
+    return out
+
+
+async def _session_owners(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    rows = await session.execute(
+        select(WaSession.id, WaSession.tenant_id).where(WaSession.id.in_(ids))
+    )
+    return {sid: tid for sid, tid in rows.tuples()}
+
+
+def _chat_contact_values(event: MessageUpsert) -> dict[str, Any]:
+    p = event.payload
+    chat = p.key.chat_jid
+    if is_group(chat):
+        name = p.chat_name
+    else:
+        # In a 1:1 chat the push name is the customer's only when they wrote the message.
+        name = None if p.key.from_me else p.push_name
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": event.tenant_id,
+        "wa_id": chat,
+        "name": name,
+        "phone": phone_from_jid(chat),
+        "is_group": is_group(chat),
+    }
+
+
+async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) -> list[rt.RtEvent]:
+    # Contacts: one per chat; the first known name sticks (agents may rename later).
+    contacts: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    for ev in events:
+        values = _chat_contact_values(ev)
+        key = (ev.tenant_id, values["wa_id"])
+        if key not in contacts or (contacts[key]["name"] is None and values["name"]):
+            contacts[key] = values
+    stmt = insert(Contact).values(list(contacts.values()))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Contact.tenant_id, Contact.wa_id],
+        set_={"name": func.coalesce(Contact.name, stmt.excluded.name)},
+    ).returning(Contact.id, Contact.tenant_id, Contact.wa_id)
+    contact_ids = {(t, w): i for i, t, w in (await session.execute(stmt)).tuples()}
+
+    # Conversations: one per session + chat.
+    convs: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    for ev in events:
+        chat = ev.payload.key.chat_jid
+        convs.setdefault((ev.session_id, chat), {
+            "id": uuid.uuid4(),
+            "tenant_id": ev.tenant_id,
+            "session_id": ev.session_id,
+            "contact_id": contact_ids[(ev.tenant_id, chat)],
+            "chat_jid": chat,
+            "is_group": is_group(chat),
+        })
+    cstmt = insert(Conversation).values(list(convs.values()))
+    cstmt = cstmt.on_conflict_do_update(
+        index_elements=[Conversation.session_id, Conversation.chat_jid],
+        set_={"updated_at": func.now()},
+    ).returning(Conversation.id, Conversation.session_id, Conversation.chat_jid)
+    conv_ids = {(s, c): i for i, s, c in (await session.execute(cstmt)).tuples()}
+
+    # Messages: insert-or-ignore on the WhatsApp key; RETURNING yields only the new rows.
+    rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
+    for ev in events:
+        p = ev.payload
+        key = (ev.session_id, p.key.chat_jid, p.key.id)
+        if key in rows:
+            continue
+        rows[key] = {
+            "id": uuid.uuid4(),
+            "tenant_id": ev.tenant_id,
+            "session_id": ev.session_id,
+            "conversation_id": conv_ids[(ev.session_id, p.key.chat_jid)],
+            "chat_jid": p.key.chat_jid,
+            "wa_message_id": p.key.id,
+            "from_me": p.key.from_me,
+            "sender_jid": p.sender_jid,
+            "sender_name": p.push_name,
+            "kind": p.kind,
+            "text": p.text,
+            "quoted": p.quoted.model_dump(mode="json") if p.quoted else None,
+            "timestamp": p.timestamp,
+            # A message we sent from the phone is at least sent; an inbound one has arrived.
+            "status_rank": STATUS_RANK["sent"] if p.key.from_me else STATUS_RANK["delivered"],
+            "raw": p.raw or None,
+        }
+    mstmt = (
+        insert(Message)
+        .values(list(rows.values()))
+        .on_conflict_do_nothing(
+            index_elements=[Message.session_id, Message.chat_jid, Message.wa_message_id]
+        )
+        .returning(Message)
+    )
+    created = list((await session.execute(mstmt)).scalars())
+    if not created:
+        return []
+    created.sort(key=lambda m: m.seq)
+    bumped = await _bump_conversations(created, session=session)
+
+    out: list[rt.RtEvent] = []
+    for msg in created:
+        out.append(rt.RtEvent(
+            tenant_id=msg.tenant_id,
+            rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
+            name="message.created",
+            payload=rt.MessageView.model_validate(msg).model_dump(mode="json"),
+        ))
+    out += [_conversation_event(c) for c in bumped]
+    return out
+
+
+async def _bump_conversations(created: list[Message], *, session: AsyncSession) -> list[Conversation]:
+    """Unread count and last message for every touched conversation, in one statement."""
+    per_conv: dict[uuid.UUID, list[Message]] = defaultdict(list)
+    for msg in created:
+        per_conv[msg.conversation_id].append(msg)
+    ids, unread, previews, lasts = [], [], [], []
+    for conv_id, msgs in per_conv.items():
+        newest = max(msgs, key=lambda m: (m.timestamp, m.seq))
+        ids.append(conv_id)
+        unread.append(sum(1 for m in msgs if not m.from_me))
+        previews.append(newest.text if newest.text is not None else f"[{newest.kind}]")
+        lasts.append(newest.timestamp)
+    previews = [p if len(p) <= PREVIEW_CHARS else p[: PREVIEW_CHARS - 1] + "…" for p in previews]
+    stmt = text("""
+        UPDATE conversations AS c SET
+            unread_count = c.unread_count + v.unread,
+            last_message = CASE WHEN c.last_message_at IS NULL OR v.last_at >= c.last_message_at
+                                THEN v.preview ELSE c.last_message END,
+            last_message_at = GREATEST(c.last_message_at, v.last_at),
+            updated_at = now()
+        FROM unnest(:ids, :unread, :previews, :lasts) AS v(id, unread, preview, last_at)
+        WHERE c.id = v.id
+        RETURNING c.id
+    """).bindparams(
+        bindparam("ids", type_=UUIDS),
+        bindparam("unread", type_=INTS),
+        bindparam("previews", type_=TEXTS),
+        bindparam("lasts", type_=TIMESTAMPS),
+    )
+    await session.execute(stmt, {"ids": ids, "unread": unread, "previews": previews, "lasts": lasts})
+    return await load_conversations(ids, session=session)
+
+
+async def load_conversations(ids: list[uuid.UUID], *, session: AsyncSession) -> list[Conversation]:
+    rows = await session.execute(
+        select(Conversation)
+        .where(Conversation.id.in_(ids))
+        .options(selectinload(Conversation.contact))
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
+def _conversation_event(conv: Conversation) -> rt.RtEvent:
+    return rt.RtEvent(
+        tenant_id=conv.tenant_id,
+        rooms=(rt.tenant_room(conv.tenant_id),),
+        name="conversation.updated",
+        payload=rt.ConversationView.model_validate(conv).model_dump(mode="json"),
+    )
+
+
+async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession) -> list[rt.RtEvent]:
+    """Statuses only move forward; `failed` overrides pending/sent and is attached otherwise."""
+    best: dict[tuple[uuid.UUID, str], int] = {}
+    failures: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    for ev in events:
+        p = ev.payload
+        for wa_id in p.message_ids:
+            key = (ev.session_id, wa_id)
+            if p.status == "failed":
+                failures[key] = {"code": p.error_code, "message": p.error_message}
+            else:
+                best[key] = max(best.get(key, -1), STATUS_RANK[p.status])
+    changed: set[uuid.UUID] = set()
+    if best:
+        stmt = text("""
+            UPDATE messages AS m SET status_rank = v.rank, updated_at = now()
+            FROM unnest(:sessions, :wa_ids, :ranks) AS v(session_id, wa_id, rank)
+            WHERE m.session_id = v.session_id AND m.wa_message_id = v.wa_id
+              AND m.status_rank < v.rank
+            RETURNING m.id
+        """).bindparams(
+            bindparam("sessions", type_=UUIDS),
+            bindparam("wa_ids", type_=TEXTS),
+            bindparam("ranks", type_=INTS),
+        )
+        keys = list(best)
+        result = await session.execute(stmt, {
+            "sessions": [k[0] for k in keys], "wa_ids": [k[1] for k in keys],
+            "ranks": [best[k] for k in keys],
+        })
+        changed.update(mid for (mid,) in result.tuples())
+    for (session_id, wa_id), error in failures.items():
+        result = await session.execute(
+            text("""
+                UPDATE messages SET error = CAST(:error AS jsonb), updated_at = now(),
+                    status_rank = CASE WHEN status_rank <= :sent THEN :failed ELSE status_rank END
+                WHERE session_id = :session_id AND wa_message_id = :wa_id
+                RETURNING id
+            """),
+            {"error": orjson.dumps(error).decode(), "sent": STATUS_RANK["sent"], "failed": STATUS_RANK["failed"],
+             "session_id": session_id, "wa_id": wa_id},
+        )
+        changed.update(mid for (mid,) in result.tuples())
+    if not changed:
+        return []
+    rows = await session.execute(
+        select(Message).where(Message.id.in_(list(changed))).order_by(Message.seq)
+        .execution_options(populate_existing=True)
+    )
+    return [
+        rt.RtEvent(
+            tenant_id=m.tenant_id,
+            rooms=(rt.tenant_room(m.tenant_id), rt.conversation_room(m.conversation_id)),
+            name="message.updated",
+            payload=rt.MessageView.model_validate(m).model_dump(mode="json"),
+        )
+        for m in rows.scalars()
+    ]
+
+
+async def handle_session_event(event: WaEvent, *, session: AsyncSession) -> list[rt.RtEvent]:
+    ws = await session.get(WaSession, event.session_id)
+    if ws is None:
+        return []
+    if isinstance(event, SessionQr):
+        ws.status, ws.qr = "qr", event.payload.code
+    elif isinstance(event, SessionPairCode):
+        ws.status, ws.qr = "pair_code", event.payload.code
+    elif isinstance(event, SessionConnected):
+        ws.status, ws.qr = "connected", None
+        ws.jid = event.payload.jid or ws.jid
+    elif isinstance(event, SessionDisconnected):
+        ws.status = "disconnected"
+    elif isinstance(event, SessionLoggedOut):
+        ws.status, ws.qr, ws.jid = "logged_out", None, None
+    await session.flush()
+    return [session_event(ws)]
+
+
+def session_event(ws: WaSession) -> rt.RtEvent:
+    view = rt.SessionView(
+        id=ws.id, name=ws.name, driver=ws.driver, status=ws.status, jid=ws.jid, qr=ws.qr,
+        simulator=ws.driver == "sim",
+    )
+    return rt.RtEvent(
+        tenant_id=ws.tenant_id, rooms=(rt.tenant_room(ws.tenant_id),),
+        name="session.updated", payload=view.model_dump(mode="json"),
+    )
+
+
+UUIDS = ARRAY(UUID(as_uuid=True))
+INTS = ARRAY(Integer)
+TEXTS = ARRAY(Text)
+TIMESTAMPS = ARRAY(DateTime(timezone=True))
