@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from datetime import UTC, datetime
 
 import pytest
 from google.protobuf.json_format import MessageToDict
-from neonize.proto.Neonize_pb2 import JID, AddressingMode, MessageInfo, MessageSource, Receipt
-from neonize.proto.Neonize_pb2 import Message as MessageEv
-from neonize.proto.waCommon.WACommon_pb2 import MessageKey as WaMessageKey
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
-    AudioMessage,
-    ContactMessage,
-    ContactsArrayMessage,
-    ContextInfo,
-    DocumentMessage,
-    ExtendedTextMessage,
-    FutureProofMessage,
-    GroupInviteMessage,
-    ImageMessage,
-    LocationMessage,
-    Message,
-    PollCreationMessage,
-    ProtocolMessage,
-    ReactionMessage,
-    SenderKeyDistributionMessage,
-)
 
 from wacrm_common.errors import InvalidInput
 from wacrm_common.events.wa import (
@@ -44,18 +25,52 @@ from wacrm_common.events.wa import (
     StatusPayload,
 )
 from wacrm_common.jid import phone_from_jid
-from wacrm_connector.drivers.neonize_mapping import (
-    jid_to_str,
-    map_edit,
-    map_message,
-    map_message_event,
-    map_reaction,
-    map_receipt,
-    map_revoke,
-    str_to_jid,
-    wa_timestamp,
-)
-from wacrm_connector.drivers.sim_events import receipt_ev, text_message_ev
+
+# Importing neonize runs os.popen("uname -a") without closing the pipe
+# (neonize/utils/platform.py); that ResourceWarning is neonize's, not this code's.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ResourceWarning)
+    from neonize.proto.Neonize_pb2 import (
+        JID,
+        AddressingMode,
+        MessageInfo,
+        MessageSource,
+        Receipt,
+    )
+    from neonize.proto.Neonize_pb2 import Message as MessageEv
+    from neonize.proto.waCommon.WACommon_pb2 import MessageKey as WaMessageKey
+    from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+        AudioMessage,
+        ContactMessage,
+        ContactsArrayMessage,
+        ContextInfo,
+        DocumentMessage,
+        ExtendedTextMessage,
+        FutureProofMessage,
+        GroupInviteMessage,
+        ImageMessage,
+        LocationMessage,
+        Message,
+        MessageContextInfo,
+        PollCreationMessage,
+        ProtocolMessage,
+        ReactionMessage,
+        SenderKeyDistributionMessage,
+        StickerMessage,
+    )
+
+    from wacrm_connector.drivers.neonize_mapping import (
+        jid_to_str,
+        map_edit,
+        map_message,
+        map_message_event,
+        map_reaction,
+        map_receipt,
+        map_revoke,
+        str_to_jid,
+        wa_timestamp,
+    )
+    from wacrm_connector.drivers.sim_events import receipt_ev, text_message_ev
 
 TENANT = uuid.UUID("0b7f6a52-8a8e-4a63-9d3c-2f1b6f0c1a01")
 SESSION = uuid.UUID("5d1c0e7e-3b5f-4c52-a1f9-9a4e7c6b2d02")
@@ -244,6 +259,21 @@ def test_map_message_audio_without_ptt_is_audio() -> None:
     )
 
 
+def test_map_message_lottie_wrapped_sticker() -> None:
+    sticker = StickerMessage(mimetype="image/webp", isAnimated=True, width=512, height=512,
+                             fileLength=30112, fileSHA256=b"\x5a" * 32)
+    ev = _ev(Message(lottieStickerMessage=FutureProofMessage(
+        message=Message(stickerMessage=sticker))))
+
+    event = _upsert(ev)
+
+    assert event.payload == _payload(
+        ev, kind="sticker",
+        media=MediaInfo(mimetype="image/webp", size=30112, sha256="5a" * 32, width=512,
+                        height=512),
+    )
+
+
 def test_map_message_location_inside_ephemeral() -> None:
     location = LocationMessage(degreesLatitude=-23.55, degreesLongitude=-46.63,
                                name="Av. Paulista", address="São Paulo - SP")
@@ -301,6 +331,15 @@ def test_map_message_unknown_content_is_unsupported_without_text() -> None:
 def test_map_message_view_once_without_content_is_unsupported_not_dropped() -> None:
     ev = _ev(Message())
     ev.IsViewOnce = True
+
+    event = _upsert(ev)
+
+    assert event.payload == _payload(ev, kind="unsupported")
+
+
+def test_map_message_context_info_only_is_unsupported_not_dropped() -> None:
+    ev = _ev(Message(messageContextInfo=MessageContextInfo(messageSecret=b"\x07" * 32)))
+    ev.IsViewOnceV2 = True
 
     event = _upsert(ev)
 
@@ -524,7 +563,9 @@ def test_map_receipt_read_updates_every_id() -> None:
      (Receipt.READ_SELF, None), (Receipt.PLAYED_SELF, None), (Receipt.SENDER, None),
      (Receipt.RETRY, None), (Receipt.SERVER_ERROR, None), (Receipt.INACTIVE, None)],
 )
-def test_map_receipt_maps_only_tick_types(receipt_type: int, status: str | None) -> None:
+def test_map_receipt_maps_only_tick_types(
+    receipt_type: Receipt.ReceiptType.ValueType, status: str | None
+) -> None:
     ev = Receipt(MessageSource=MessageSource(Chat=_jid("5511987654321", "s.whatsapp.net")),
                  MessageIDs=["3EB0A"], Timestamp=1789015503, Type=receipt_type)
 
@@ -616,7 +657,11 @@ def test_str_to_jid_parts() -> None:
     assert str_to_jid("") == JID(User="", Server="", IsEmpty=True)
 
 
-def test_str_to_jid_rejects_malformed_device() -> None:
+@pytest.mark.parametrize(
+    "text", ["5511987654321:x@s.whatsapp.net", "5511987654321:-1@s.whatsapp.net",
+             "5511987654321.a:1@s.whatsapp.net"],
+)
+def test_str_to_jid_rejects_malformed_parts(text: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        str_to_jid("5511987654321:x@s.whatsapp.net")
+        str_to_jid(text)
     assert caught.value.code == "invalid_jid"

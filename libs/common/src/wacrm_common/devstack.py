@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 S3_ACCESS_KEY = "wacrm"
-S3_SECRET_KEY = "wacrm-secret"  # noqa: S105 - local dev server only, never production
+S3_SECRET_KEY = "wacrm-secret"
 
 
 def free_port() -> int:
@@ -103,7 +103,7 @@ def _weed_binary() -> str:
 
 def _s3_answers(url: str) -> bool:
     try:
-        urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback URL we built
+        urllib.request.urlopen(url, timeout=1)
     except urllib.error.HTTPError:
         return True  # 403 without credentials: the S3 API is up
     except OSError:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from wacrm_common.events import rt
 from wacrm_common.events.wa import (
+    ContactUpdate,
     MessagePayload,
     MessageStatus,
     MessageUpsert,
@@ -66,6 +67,10 @@ async def handle_batch(entries: list[Entry[WaEvent]], *, session: AsyncSession) 
     upserts = [e.value for e in valid if isinstance(e.value, MessageUpsert)]
     statuses = [e.value for e in valid if isinstance(e.value, MessageStatus)]
     session_events = [e.value for e in valid if isinstance(e.value, _SESSION_EVENTS)]
+    contact_updates = [e.value for e in valid if isinstance(e.value, ContactUpdate)]
+    if contact_updates:
+        # Before messages: a chat's name is known before its first message creates it.
+        out.rt_events += await handle_contact_updates(contact_updates, session=session)
     if upserts:
         out.rt_events += await handle_upserts(upserts, session=session)
     if statuses:
@@ -237,6 +242,31 @@ def _conversation_event(conv: Conversation) -> rt.RtEvent:
     )
 
 
+async def handle_contact_updates(
+    events: list[ContactUpdate], *, session: AsyncSession
+) -> list[rt.RtEvent]:
+    """A name learned from WhatsApp (group subject, contact card) replaces the stored one."""
+    latest: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    for ev in events:
+        p = ev.payload
+        name = p.name or p.push_name
+        if name is None:
+            continue
+        latest[(ev.tenant_id, p.jid)] = {
+            "id": uuid.uuid4(), "tenant_id": ev.tenant_id, "wa_id": p.jid, "name": name,
+            "phone": phone_from_jid(p.jid), "is_group": is_group(p.jid),
+        }
+    if not latest:
+        return []
+    stmt = insert(Contact).values(list(latest.values()))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Contact.tenant_id, Contact.wa_id],
+        set_={"name": stmt.excluded.name, "updated_at": func.now()},
+    )
+    await session.execute(stmt)
+    return []
+
+
 async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession) -> list[rt.RtEvent]:
     """Statuses only move forward; `failed` overrides pending/sent and is attached otherwise."""
     best: dict[tuple[uuid.UUID, str], int] = {}
@@ -309,7 +339,9 @@ async def handle_session_event(event: WaEvent, *, session: AsyncSession) -> list
         ws.status, ws.qr = "connected", None
         ws.jid = event.payload.jid or ws.jid
     elif isinstance(event, SessionDisconnected):
-        ws.status = "disconnected"
+        # An operator's stop is final; only an unexpected drop reads as "disconnected".
+        if ws.status != "stopped":
+            ws.status = "disconnected"
     elif isinstance(event, SessionLoggedOut):
         ws.status, ws.qr, ws.jid = "logged_out", None, None
     await session.flush()

@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wacrm_common.events import rt
 from wacrm_common.events.wa import STREAM, WA_EVENT, WaEvent
 from wacrm_common.settings import Settings
-from wacrm_common.streams import Entry, Rejects, StreamWorker, consumer_name, model_parser, publish_many
+from wacrm_common.streams import (
+    Entry,
+    Rejects,
+    StreamWorker,
+    consumer_name,
+    model_parser,
+    publish_many,
+)
 from wacrm_ingest.handlers import handle_batch
 
 GROUP = "ingest"

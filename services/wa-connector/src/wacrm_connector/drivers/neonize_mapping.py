@@ -57,12 +57,13 @@ _WRAPPERS: Final = (
 )
 _MAX_UNWRAP_DEPTH: Final = 8
 
-# Fields that ride along with real content (group key distribution, message secrets):
-# a message made only of these is plumbing, not something a person sent.
-_CONTROL_FIELDS: Final = frozenset(
-    {"senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage",
-     "messageContextInfo"}
+# Group key distribution rides along with the first message a device sends to a group;
+# alone it is plumbing, not something a person sent.
+_KEY_DISTRIBUTION: Final = frozenset(
+    {"senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage"}
 )
+# Fields that accompany content without being content.
+_CONTROL_FIELDS: Final = _KEY_DISTRIBUTION | {"messageContextInfo"}
 
 # Content that changes another message or is not a chat bubble at all; edits, revokes
 # and reactions have their own mappers below, the rest has no event in the schema.
@@ -119,10 +120,11 @@ def str_to_jid(s: str) -> JID:
         elif ":" in user:
             user, _, device_part = user.partition(":")
             device = int(device_part)
+        # The proto fields are unsigned, so a negative part fails here too.
+        return JID(User=user, RawAgent=agent, Device=device, Integrator=0, Server=server,
+                   IsEmpty=False)
     except ValueError as exc:
         raise InvalidInput(f"malformed JID: {s!r}", code="invalid_jid") from exc
-    return JID(User=user, RawAgent=agent, Device=device, Integrator=0, Server=server,
-               IsEmpty=False)
 
 
 def _bare_or_none(jid: str) -> str | None:
@@ -248,8 +250,8 @@ def _poll_body(field: str) -> Callable[[Message], _Body]:
 
 
 _BODIES: Final[dict[str, Callable[[Message], _Body]]] = {
-    "conversation": lambda m: _Body("text", text=m.conversation),
-    "extendedTextMessage": lambda m: _Body("text", text=m.extendedTextMessage.text),
+    "conversation": lambda m: _Body("text", text=m.conversation or None),
+    "extendedTextMessage": lambda m: _Body("text", text=m.extendedTextMessage.text or None),
     "imageMessage": lambda m: _media_body("image", m.imageMessage),
     "videoMessage": lambda m: _media_body("video", m.videoMessage),
     "ptvMessage": lambda m: _media_body("video", m.ptvMessage),
@@ -279,9 +281,11 @@ def _body(fields: list[str], message: Message) -> _Body:
 def _context(message: Message, fields: list[str]) -> ContextInfo | None:
     for name in fields:
         field = getattr(message, name)
-        if isinstance(field, Proto) and _has(field, "contextInfo"):
-            context: ContextInfo = field.contextInfo
-            return context
+        if not isinstance(field, Proto):
+            continue
+        for descriptor, value in field.ListFields():
+            if descriptor.name == "contextInfo" and isinstance(value, ContextInfo):
+                return value
     return None
 
 
@@ -318,6 +322,8 @@ def map_message(ev: MessageEv, *, tenant_id: UUID, session_id: UUID) -> MessageU
     None for ignored chats (status, broadcast, channels) and for content that is not a
     bubble: protocol messages (edits and revokes, see `map_edit` / `map_revoke`),
     reactions (`map_reaction`), pins, keep-in-chat and key-distribution-only messages.
+    Content with no usable body (an empty view-once, a type we do not read) becomes
+    kind "unsupported" without text, so nothing the customer sent is silently lost.
     """
     source = ev.Info.MessageSource
     chat = _chat_of(source)
@@ -327,7 +333,7 @@ def map_message(ev: MessageEv, *, tenant_id: UUID, session_id: UUID) -> MessageU
     fields = _content_fields(message)
     if any(name in _NOT_A_MESSAGE for name in fields):
         return None
-    if not fields and message.ListFields():
+    if not fields and any(_has(message, name) for name in _KEY_DISTRIBUTION):
         return None
     body = _body(fields, message)
     context = _context(message, fields)

@@ -1,0 +1,1 @@
+"""wacrm gateway: the REST API (FastAPI) for the SPA and integrations."""

@@ -1,0 +1,21 @@
+"""Entry point: `python -m wacrm_gateway`."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from wacrm_common.logging import configure_logging
+from wacrm_common.settings import Settings
+from wacrm_gateway.app import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings), host=settings.gateway_host, port=settings.gateway_port, log_config=None
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""`/api/sessions`: WhatsApp sessions (create, start, stop, logout, status, simulator input)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Body, Query, status
+from sqlalchemy import select
+
+from wacrm_common.auth import Principal
+from wacrm_common.chat_export import parse_chat_export
+from wacrm_common.errors import Conflict, InvalidInput, NotFound
+from wacrm_common.events import rt
+from wacrm_common.events.commands import LogoutSession, SimulateChatExport, StopSession
+from wacrm_common.models import WaSession
+from wacrm_common.sessions import desire_session, forget_session, send_command
+from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SettingsDep
+from wacrm_gateway.schemas import QueuedOut, SessionIn
+from wacrm_gateway.service import announce
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+MAX_EXPORT_BYTES = 20 * 1024 * 1024
+
+
+def session_view(ws: WaSession) -> rt.SessionView:
+    return rt.SessionView(
+        id=ws.id, name=ws.name, driver=ws.driver, status=ws.status, jid=ws.jid, qr=ws.qr,
+        simulator=ws.driver == "sim",
+    )
+
+
+async def _get(session: SessionDep, principal: Principal, session_id: uuid.UUID) -> WaSession:
+    ws = await session.scalar(
+        select(WaSession).where(WaSession.id == session_id, WaSession.tenant_id == principal.tenant_id)
+    )
+    if ws is None:
+        raise NotFound("session not found")
+    return ws
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_session(body: SessionIn, session: SessionDep, principal: PrincipalDep) -> rt.SessionView:
+    async with session.begin():
+        ws = WaSession(tenant_id=principal.tenant_id, name=body.name, driver=body.driver, status="stopped")
+        session.add(ws)
+    return session_view(ws)
+
+
+@router.get("")
+async def list_sessions(session: SessionDep, principal: PrincipalDep) -> list[rt.SessionView]:
+    rows = await session.scalars(
+        select(WaSession).where(WaSession.tenant_id == principal.tenant_id).order_by(WaSession.created_at)
+    )
+    return [session_view(ws) for ws in rows]
+
+
+@router.get("/{session_id}")
+async def get_session(session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> rt.SessionView:
+    return session_view(await _get(session, principal, session_id))
+
+
+@router.post("/{session_id}/start")
+async def start_session(
+    session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep,
+    settings: SettingsDep,
+) -> rt.SessionView:
+    async with session.begin():
+        ws = await _get(session, principal, session_id)
+        if ws.status in ("stopped", "logged_out", "disconnected"):
+            ws.status = "starting"
+    await desire_session(redis, session_id=ws.id, tenant_id=ws.tenant_id, driver=ws.driver)
+    view = session_view(ws)
+    await announce(redis, settings, [_session_event(ws, view)])
+    return view
+
+
+@router.post("/{session_id}/stop")
+async def stop_session(
+    session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep,
+    settings: SettingsDep,
+) -> rt.SessionView:
+    async with session.begin():
+        ws = await _get(session, principal, session_id)
+        ws.status, ws.qr = "stopped", None
+    await forget_session(redis, session_id=ws.id)
+    await send_command(redis, StopSession(tenant_id=ws.tenant_id, session_id=ws.id))
+    view = session_view(ws)
+    await announce(redis, settings, [_session_event(ws, view)])
+    return view
+
+
+@router.post("/{session_id}/logout")
+async def logout_session(
+    session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep
+) -> rt.SessionView:
+    ws = await _get(session, principal, session_id)
+    await send_command(redis, LogoutSession(tenant_id=ws.tenant_id, session_id=ws.id))
+    return session_view(ws)
+
+
+@router.post("/{session_id}/simulate/chat-export", status_code=status.HTTP_202_ACCEPTED)
+async def simulate_chat_export(
+    session_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    redis: RedisDep,
+    body: Annotated[str, Body(media_type="text/plain", max_length=MAX_EXPORT_BYTES)],
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    speed: Annotated[float, Query(ge=0, le=10_000)] = 0.0,
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
+) -> QueuedOut:
+    """Simulator only: replay a WhatsApp chat export (.txt) as inbound traffic."""
+    ws = await _get(session, principal, session_id)
+    if ws.driver != "sim":
+        raise Conflict("chat-export replay is for simulator sessions only", code="not_simulator")
+    if ws.status in ("stopped", "logged_out"):
+        raise Conflict("start the session first", code="session_not_started")
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {tz!r}", code="invalid_tz") from exc
+    messages = parse_chat_export(body, tz=zone)
+    if not messages:
+        raise InvalidInput("no messages found in this chat export", code="empty_export")
+    if owner is not None and owner not in {m.author for m in messages}:
+        raise InvalidInput(f"owner {owner!r} is not an author in this export", code="unknown_owner")
+    await send_command(redis, SimulateChatExport(
+        tenant_id=ws.tenant_id, session_id=ws.id, text=body, owner=owner, speed=speed, tz=tz,
+    ))
+    return QueuedOut(queued=len(messages))
+
+
+def _session_event(ws: WaSession, view: rt.SessionView) -> rt.RtEvent:
+    return rt.RtEvent(
+        tenant_id=ws.tenant_id, rooms=(rt.tenant_room(ws.tenant_id),), name="session.updated",
+        payload=view.model_dump(mode="json"),
+    )

@@ -1,0 +1,124 @@
+"""Inbox operations behind the routers; functions take `*, session` and never commit."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from wacrm_common.auth import Principal
+from wacrm_common.errors import NotFound
+from wacrm_common.events import rt
+from wacrm_common.models import STATUS_RANK, Conversation, Message, WaSession
+from wacrm_common.settings import Settings
+from wacrm_common.streams import publish_many
+
+PREVIEW_CHARS = 160
+
+
+def new_wa_message_id() -> str:
+    """WhatsApp-Web-style id chosen before sending, so a receipt can never precede it (M09)."""
+    return "3EB0" + secrets.token_hex(8).upper()
+
+
+async def get_conversation(
+    conversation_id: uuid.UUID, *, session: AsyncSession, principal: Principal, lock: bool = False
+) -> Conversation:
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.tenant_id == principal.tenant_id)
+        .options(selectinload(Conversation.contact))
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Conversation)
+    conv = await session.scalar(stmt)
+    if conv is None:
+        raise NotFound("conversation not found")
+    return conv
+
+
+def message_event(msg: Message, name: rt.RtName) -> rt.RtEvent:
+    return rt.RtEvent(
+        tenant_id=msg.tenant_id,
+        rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
+        name=name,
+        payload=rt.MessageView.model_validate(msg).model_dump(mode="json"),
+    )
+
+
+def conversation_event(conv: Conversation) -> rt.RtEvent:
+    return rt.RtEvent(
+        tenant_id=conv.tenant_id,
+        rooms=(rt.tenant_room(conv.tenant_id),),
+        name="conversation.updated",
+        payload=rt.ConversationView.model_validate(conv).model_dump(mode="json"),
+    )
+
+
+async def announce(redis: Redis, settings: Settings, events: list[rt.RtEvent]) -> None:
+    await publish_many(redis, rt.STREAM, events, maxlen=settings.rt_stream_maxlen)
+
+
+async def queue_text(
+    conv: Conversation, *, session: AsyncSession, principal: Principal, text: str, client_id: str,
+    quoted_id: str | None,
+) -> tuple[Message, bool]:
+    """Insert the pending outbound message once per client_id; return it and whether it is new."""
+    ws = await session.get(WaSession, conv.session_id)
+    assert ws is not None  # FK
+    quoted = None
+    if quoted_id is not None:
+        original = await session.scalar(select(Message).where(
+            Message.conversation_id == conv.id, Message.wa_message_id == quoted_id
+        ))
+        if original is None:
+            raise NotFound("quoted message not found in this conversation")
+        quoted = {"id": quoted_id, "sender_jid": original.sender_jid, "text": original.text}
+    now = datetime.now(UTC)
+    stmt = (
+        insert(Message)
+        .values(
+            id=uuid.uuid4(), tenant_id=principal.tenant_id, session_id=conv.session_id,
+            conversation_id=conv.id, chat_jid=conv.chat_jid, wa_message_id=new_wa_message_id(),
+            from_me=True, sender_jid=ws.jid, sender_name=None, kind="text", text=text,
+            quoted=quoted, timestamp=now, status_rank=STATUS_RANK["pending"], client_id=client_id,
+        )
+        .on_conflict_do_nothing(index_elements=[Message.conversation_id, Message.client_id])
+        .returning(Message)
+    )
+    created = await session.scalar(stmt)
+    if created is not None:
+        conv.last_message = text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+        conv.last_message_at = now
+        await session.flush()
+        return created, True
+    existing = await session.scalar(select(Message).where(
+        Message.conversation_id == conv.id, Message.client_id == client_id
+    ))
+    assert existing is not None  # the conflict proves it exists
+    return existing, False
+
+
+async def mark_read(conv: Conversation, *, session: AsyncSession) -> list[Message]:
+    """Zero the unread count; inbound messages not yet read become read (returned)."""
+    conv.unread_count = 0
+    rows = await session.scalars(
+        update(Message)
+        .where(
+            Message.conversation_id == conv.id,
+            Message.from_me.is_(False),
+            Message.status_rank < STATUS_RANK["read"],
+            Message.status_rank >= 0,
+        )
+        .values(status_rank=STATUS_RANK["read"])
+        .returning(Message)
+    )
+    read = list(rows)
+    await session.flush()
+    return read

@@ -1,0 +1,1 @@
+"""wacrm WhatsApp connector: holds sessions' sockets, publishes their events, runs commands."""

@@ -1,0 +1,19 @@
+"""Entry point: `python -m wacrm_connector`."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from wacrm_common.logging import configure_logging
+from wacrm_common.settings import Settings
+from wacrm_connector.app import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.connector_port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

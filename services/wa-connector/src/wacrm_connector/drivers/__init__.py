@@ -1,0 +1,1 @@
+"""WhatsApp drivers: `neonize` (real WhatsApp Web) and `sim` (a simulator for demos and tests)."""
