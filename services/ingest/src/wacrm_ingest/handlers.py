@@ -84,7 +84,7 @@ async def _session_owners(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uu
     rows = await session.execute(
         select(WaSession.id, WaSession.tenant_id).where(WaSession.id.in_(ids))
     )
-    return {sid: tid for sid, tid in rows.tuples()}
+    return {sid: tid for sid, tid in rows}
 
 
 def _chat_contact_values(event: MessageUpsert) -> dict[str, Any]:
@@ -118,7 +118,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
         index_elements=[Contact.tenant_id, Contact.wa_id],
         set_={"name": func.coalesce(Contact.name, stmt.excluded.name)},
     ).returning(Contact.id, Contact.tenant_id, Contact.wa_id)
-    contact_ids = {(t, w): i for i, t, w in (await session.execute(stmt)).tuples()}
+    contact_ids = {(t, w): i for i, t, w in (await session.execute(stmt))}
 
     # Conversations: one per session + chat.
     convs: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
@@ -137,7 +137,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
         index_elements=[Conversation.session_id, Conversation.chat_jid],
         set_={"updated_at": func.now()},
     ).returning(Conversation.id, Conversation.session_id, Conversation.chat_jid)
-    conv_ids = {(s, c): i for i, s, c in (await session.execute(cstmt)).tuples()}
+    conv_ids = {(s, c): i for i, s, c in (await session.execute(cstmt))}
 
     # Messages: insert-or-ignore on the WhatsApp key; RETURNING yields only the new rows.
     rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
@@ -297,7 +297,7 @@ async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession)
             "sessions": [k[0] for k in keys], "wa_ids": [k[1] for k in keys],
             "ranks": [best[k] for k in keys],
         })
-        changed.update(mid for (mid,) in result.tuples())
+        changed.update(mid for (mid,) in result)
     for (session_id, wa_id), error in failures.items():
         result = await session.execute(
             text("""
@@ -309,7 +309,7 @@ async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession)
             {"error": orjson.dumps(error).decode(), "sent": STATUS_RANK["sent"], "failed": STATUS_RANK["failed"],
              "session_id": session_id, "wa_id": wa_id},
         )
-        changed.update(mid for (mid,) in result.tuples())
+        changed.update(mid for (mid,) in result)
     if not changed:
         return []
     rows = await session.execute(
