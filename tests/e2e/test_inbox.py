@@ -1,0 +1,250 @@
+"""The inbox end to end: replies and their ticks, DLQ, tenant isolation, errors as JSON."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import socketio
+
+from tests.conftest import Account, Product
+from tests.e2e.helpers import all_pages, ingest_caught_up
+from wacrm_common.testing.plugin import wait_for
+
+EXPORT = (
+    "03/12/2026 09:00 - Juliana Prado: Oi! A bicicleta aro 29 🚲 ainda está disponível?\n"
+    "03/12/2026 09:02 - Bike Center: Está sim 😊\n"
+    "03/12/2026 09:04 - Juliana Prado: Tenho 1,68 m. Qual vocês indicam?\nE dá pra parcelar?\n"
+)
+
+
+async def replay(product: Product, account: Account, session_id: str, text: str = EXPORT) -> None:
+    r = await product.http.post(
+        f"/api/sessions/{session_id}/simulate/chat-export",
+        params={"owner": "Bike Center", "speed": 0, "tz": "America/Sao_Paulo"},
+        content=text.encode(), headers=account.headers | {"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 202, r.text
+    assert r.json() == {"queued": 3}
+
+
+async def first_conversation(product: Product, account: Account) -> dict[str, Any]:
+    async def one() -> dict[str, Any] | None:
+        items = await all_pages(product, account, "/api/conversations")
+        return items[0] if items and items[0]["last_message"] else None
+
+    return await wait_for(one, what="a conversation")
+
+
+class Recorder:
+    """A Socket.IO client that keeps every event it receives, in order."""
+
+    NAMES = ("message.created", "message.updated", "conversation.updated", "session.updated", "resync_required")
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        for name in self.NAMES:
+            self.sio.on(name, self._keep(name))
+
+    def _keep(self, name: str):
+        async def handler(data: dict[str, Any]) -> None:
+            self.events.append((name, data))
+
+        return handler
+
+    async def connect(self, url: str, token: str, last_event_id: str | None = None) -> None:
+        auth = {"token": token} | ({"last_event_id": last_event_id} if last_event_id else {})
+        await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [d for n, d in self.events if n == name]
+
+
+async def test_reply_reaches_sim_and_ticks_go_sent_delivered_read(product: Product) -> None:
+    session = await product.new_sim_session(product.alice)
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    client = Recorder()
+    await client.connect(product.realtime, product.alice.token)
+    try:
+        body = {"text": "Segue o link: https://pagamento.example.com/c/8f3k2 ✅", "client_id": "c-1"}
+        r = await product.http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=product.alice.headers)
+        assert r.status_code == 202, r.text
+        sent = r.json()
+        assert (sent["status"], sent["from_me"], sent["text"], sent["client_id"]) == ("pending", True, body["text"], "c-1")
+        assert sent["wa_message_id"].startswith("3EB0") and len(sent["wa_message_id"]) == 20
+
+        again = await product.http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=product.alice.headers)
+        assert again.status_code == 202
+        assert again.json()["id"] == sent["id"]
+
+        def statuses() -> list[str]:
+            return [d["status"] for n, d in client.events if n in ("message.created", "message.updated") and d["id"] == sent["id"]]
+
+        await wait_for(lambda: statuses()[-1:] == ["read"], what="read tick")
+        assert statuses() == ["pending", "sent", "delivered", "read"]
+        messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
+        mine = [m for m in messages if m["id"] == sent["id"]]
+        assert [(m["status"], m["text"]) for m in mine] == [("read", body["text"])]
+        assert len([m for m in messages if m["client_id"] == "c-1"]) == 1
+        convs = await all_pages(product, product.alice, "/api/conversations")
+        assert convs[0]["last_message"] == body["text"]
+    finally:
+        await client.sio.disconnect()
+
+
+async def test_mark_read_zeroes_unread_and_marks_inbound_read(product: Product) -> None:
+    session = await product.new_sim_session(product.alice)
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    assert conv["unread_count"] == 2
+    r = await product.http.post(f"/api/conversations/{conv['id']}/read", headers=product.alice.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["unread_count"] == 0
+    messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
+    assert sorted((m["from_me"], m["status"]) for m in messages) == [(False, "read"), (False, "read"), (True, "sent")]
+
+
+async def test_socket_client_gets_every_replayed_message_and_resumes_without_gaps(product: Product, redis) -> None:
+    session = await product.new_sim_session(product.alice)
+    first = Recorder()
+    await first.connect(product.realtime, product.alice.token)
+    await replay(product, product.alice, session["id"])
+    await wait_for(lambda: len(first.named("message.created")) == 3, what="3 message.created")
+    assert [d["text"] for d in first.named("message.created")] == [
+        "Oi! A bicicleta aro 29 🚲 ainda está disponível?", "Está sim 😊",
+        "Tenho 1,68 m. Qual vocês indicam?\nE dá pra parcelar?",
+    ]
+    last_id = first.events[-1][1]["event_id"]
+    await first.sio.disconnect()
+
+    # While the client is away, another chat arrives (4 messages, 2 of them new senders).
+    more = (
+        "04/12/2026 10:00 - Rafael Lima: Bom dia, vocês consertam freio a disco?\n"
+        "04/12/2026 10:01 - Bike Center: Consertamos sim!\n"
+        "04/12/2026 10:02 - Rafael Lima: Ótimo 👍\n"
+    )
+    r = await product.http.post(
+        f"/api/sessions/{session['id']}/simulate/chat-export",
+        params={"owner": "Bike Center", "speed": 0, "tz": "America/Sao_Paulo"},
+        content=more.encode(), headers=product.alice.headers | {"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 202
+    await wait_for(lambda: ingest_caught_up(redis), what="ingest caught up")
+    missed = [(eid.decode(), f) for eid, f in await redis.xrange("rt:events", f"({last_id}", "+")]
+    assert len(missed) >= 4
+
+    second = Recorder()
+    await second.connect(product.realtime, product.alice.token, last_event_id=last_id)
+    try:
+        await wait_for(lambda: len(second.events) >= len(missed), what="missed events replayed")
+        assert [d["event_id"] for _, d in second.events] == [eid for eid, _ in missed]
+        assert [d["text"] for d in second.named("message.created")] == [
+            "Bom dia, vocês consertam freio a disco?", "Consertamos sim!", "Ótimo 👍",
+        ]
+        # Live events keep flowing after the replay, each exactly once.
+        conv = await first_conversation(product, product.alice)
+        r = await product.http.post(
+            f"/api/conversations/{conv['id']}/messages", json={"text": "oi", "client_id": "live-1"},
+            headers=product.alice.headers,
+        )
+        assert r.status_code == 202
+        await wait_for(lambda: any(d.get("client_id") == "live-1" for d in second.named("message.created")), what="live event")
+        ids = [d["event_id"] for _, d in second.events]
+        assert len(ids) == len(set(ids))
+        assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
+    finally:
+        await second.sio.disconnect()
+
+
+async def test_malformed_wa_event_goes_to_dlq_and_later_entries_are_ingested(product: Product, redis) -> None:
+    session = await product.new_sim_session(product.alice)
+    await wait_for(lambda: ingest_caught_up(redis), what="session start ingested")
+    await redis.xadd("wa:events", {"e": b'{"type": "message.upsert", "payload": 42}'})
+    await redis.xadd("wa:events", {"garbage": b"1"})
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    await wait_for(lambda: ingest_caught_up(redis), what="ingest caught up")
+    dead = await redis.xrange("wa:events:dlq")
+    assert [f[b"e"] for _, f in dead] == [b'{"type": "message.upsert", "payload": 42}', b""]
+    assert all(f[b"group"] == b"ingest" for _, f in dead)
+    messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
+    assert len(messages) == 3
+
+
+async def test_second_tenant_sees_nothing_of_the_first(product: Product) -> None:
+    session = await product.new_sim_session(product.alice)
+    spy = Recorder()
+    await spy.connect(product.realtime, product.bob.token)
+    try:
+        await replay(product, product.alice, session["id"])
+        conv = await first_conversation(product, product.alice)
+        bob = product.bob.headers
+        assert (await product.http.get("/api/conversations", headers=bob)).json() == {"items": [], "next_cursor": None}
+        for method, path in [
+            ("GET", f"/api/conversations/{conv['id']}"),
+            ("GET", f"/api/conversations/{conv['id']}/messages"),
+            ("POST", f"/api/conversations/{conv['id']}/read"),
+            ("GET", f"/api/sessions/{session['id']}"),
+            ("POST", f"/api/sessions/{session['id']}/start"),
+        ]:
+            r = await product.http.request(method, path, headers=bob)
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found"), path
+        r = await product.http.post(f"/api/conversations/{conv['id']}/messages", json={"text": "x", "client_id": "b"}, headers=bob)
+        assert r.status_code == 404
+        assert (await product.http.get("/api/sessions", headers=bob)).json() == []
+        ack = await spy.sio.call("join", {"conversation_id": conv["id"]}, timeout=10)
+        assert ack["ok"] is False
+        assert ack["error"]["code"] == "not_found"
+        # Alice's own client sees her events; Bob's saw none of them.
+        watcher = Recorder()
+        await watcher.connect(product.realtime, product.alice.token)
+        r = await product.http.post(f"/api/conversations/{conv['id']}/messages", json={"text": "só pra Alice", "client_id": "a"}, headers=product.alice.headers)
+        assert r.status_code == 202
+        await wait_for(lambda: watcher.named("message.created"), what="alice's event")
+        await watcher.sio.disconnect()
+        # A sentinel in Bob's own tenant, published after Alice's events: once it arrives,
+        # the relay (which keeps stream order) has handled everything before it.
+        bobs = await product.new_sim_session(product.bob, name="Bob")
+        await wait_for(lambda: spy.named("session.updated"), what="bob's sentinel")
+        assert {n for n, _ in spy.events} == {"session.updated"}
+        assert {d["id"] for _, d in spy.events} == {bobs["id"]}
+    finally:
+        await spy.sio.disconnect()
+
+
+async def test_errors_are_json_with_4xx(product: Product) -> None:
+    h = product.alice.headers
+    http = product.http
+    cases = [
+        (await http.get("/api/conversations"), 401, "unauthenticated"),
+        (await http.get("/api/conversations", headers={"Authorization": "Bearer nope"}), 401, "unauthenticated"),
+        (await http.post("/api/auth/login", json={"email": product.alice.email, "password": "wrong"}), 401, "invalid_credentials"),
+        (await http.post("/api/auth/login", content=b"{not json", headers={"Content-Type": "application/json"}), 422, "invalid_input"),
+        (await http.get(f"/api/conversations/{uuid.uuid4()}", headers=h), 404, "not_found"),
+        (await http.get("/api/conversations/not-a-uuid", headers=h), 422, "invalid_input"),
+        (await http.get("/api/conversations", params={"cursor": "%%%"}, headers=h), 422, "invalid_cursor"),
+        (await http.get("/api/conversations", params={"cursor": "WzEsMiwzXQ"}, headers=h), 422, "invalid_cursor"),
+        (await http.get("/api/conversations", params={"limit": 0}, headers=h), 422, "invalid_input"),
+        (await http.post("/api/sessions", json={"name": "x", "driver": "baileys"}, headers=h), 422, "invalid_input"),
+        (await http.get("/api/nowhere", headers=h), 404, "not_found"),
+    ]
+    for response, status, code in cases:
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
+
+    r = await http.post("/api/sessions", json={"name": "parada", "driver": "sim"}, headers=h)
+    stopped = r.json()["id"]
+    r = await http.post(f"/api/sessions/{stopped}/simulate/chat-export", content=EXPORT.encode(), headers=h | {"Content-Type": "text/plain"})
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "session_not_started")
+    started = (await product.new_sim_session(product.alice))["id"]
+    for params, code in [({"tz": "Mars/Olympus"}, "invalid_tz"), ({"owner": "Ninguém"}, "unknown_owner")]:
+        r = await http.post(f"/api/sessions/{started}/simulate/chat-export", params=params, content=EXPORT.encode(), headers=h | {"Content-Type": "text/plain"})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, code)
+    r = await http.post(f"/api/sessions/{started}/simulate/chat-export", content=b"no dates here", headers=h | {"Content-Type": "text/plain"})
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "empty_export")
+    await replay(product, product.alice, started)
+    conv = await first_conversation(product, product.alice)
+    for body in ({"text": "", "client_id": "x"}, {"text": "hi"}, {"text": "hi", "client_id": "x", "extra": 1}):
+        r = await http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=h)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), body
