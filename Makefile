@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 PACKAGES := -e libs/common -e services/gateway -e services/wa-connector -e services/ingest \
             -e services/media -e services/realtime
 STAMP := $(VENV)/.installed
+# Procfile commands and helper scripts find the project's Python first.
+export PATH := $(abspath $(BIN)):$(PATH)
 DEVSTACK := $(BIN)/python -m wacrm_common.devstack run --data .data --
 DEMO_EXPORT ?= demo/atendimento.txt
 

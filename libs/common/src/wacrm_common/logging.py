@@ -1,27 +1,48 @@
-"""structlog set-up: JSON lines on stdout, secrets never rendered."""
+"""structlog set-up: every log line (ours, uvicorn's, libraries') is one JSON object on stdout."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import orjson
 import structlog
 
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def _render(_: Any, __: str, event: dict[str, Any]) -> str:
+    return orjson.dumps(event, default=str).decode()
+
 
 def configure_logging(level: str = "INFO") -> None:
-    """Configure structlog and stdlib logging to emit one JSON object per line."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
-    structlog.configure(
+    """Route structlog and the standard library through one JSON renderer."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=lambda o, **_: orjson.dumps(o).decode()),
+            _render,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(),
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
 

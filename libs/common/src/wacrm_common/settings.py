@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     realtime_host: str = "127.0.0.1"
     realtime_port: int = 8001
+    # Where the worker services (connector, ingest, media) serve health and metrics.
+    bind_host: str = "127.0.0.1"
     connector_port: int = 8002
     ingest_port: int = 8003
     media_port: int = 8004

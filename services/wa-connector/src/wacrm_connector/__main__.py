@@ -12,7 +12,7 @@ from wacrm_connector.app import create_app
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.connector_port, log_config=None)
+    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.connector_port, log_config=None)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""wacrm media worker: probes, thumbnails and transcodes media into S3."""
