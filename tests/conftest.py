@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import warnings
 import socket
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,9 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serve(app: Any, port: int) -> AsyncIterator[str]:
     """Run an ASGI app on a real socket inside the test's event loop."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -84,8 +86,12 @@ class Product:
     bob: Account
     settings: Settings
 
-    async def new_sim_session(self, account: Account, name: str = "Loja (simulador)") -> dict[str, Any]:
-        r = await self.http.post("/api/sessions", json={"name": name, "driver": "sim"}, headers=account.headers)
+    async def new_sim_session(
+        self, account: Account, name: str = "Loja (simulador)"
+    ) -> dict[str, Any]:
+        r = await self.http.post(
+            "/api/sessions", json={"name": name, "driver": "sim"}, headers=account.headers
+        )
         assert r.status_code == 201, r.text
         session = r.json()
         r = await self.http.post(f"/api/sessions/{session['id']}/start", headers=account.headers)
@@ -93,17 +99,23 @@ class Product:
         return r.json()
 
 
-async def _account(http: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], email: str) -> Account:
+async def _account(
+    http: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], email: str
+) -> Account:
     password = f"pw-{email}"
     async with sessions() as s, s.begin():
-        user = await seed_admin(session=s, tenant_name=email.split("@")[1], email=email, password=password)
+        user = await seed_admin(
+            session=s, tenant_name=email.split("@")[1], email=email, password=password
+        )
     r = await http.post("/api/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return Account(email, password, r.json()["access_token"], str(user.tenant_id))
 
 
 @pytest.fixture
-async def product(settings: Settings, sessions: async_sessionmaker[AsyncSession], redis: Any) -> AsyncIterator[Product]:
+async def product(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], redis: Any
+) -> AsyncIterator[Product]:
     from wacrm_connector.app import create_app as connector_app
     from wacrm_gateway.app import create_app as gateway_app
     from wacrm_ingest.app import create_app as ingest_app

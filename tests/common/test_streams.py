@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import orjson
 import pytest
 from pydantic import TypeAdapter
@@ -21,10 +20,19 @@ class Ping(Frozen):
 PING = TypeAdapter(Ping)
 
 
-def worker(redis, handle, *, consumer: str = "c1", max_attempts: int = 3, reclaim_idle_ms: int = 60_000):
+def worker(
+    redis, handle, *, consumer: str = "c1", max_attempts: int = 3, reclaim_idle_ms: int = 60_000
+):
     return StreamWorker(
-        redis, stream=STREAM, group="g", consumer=consumer, parse=model_parser(PING),
-        handle=handle, batch=100, block_ms=10, reclaim_idle_ms=reclaim_idle_ms,
+        redis,
+        stream=STREAM,
+        group="g",
+        consumer=consumer,
+        parse=model_parser(PING),
+        handle=handle,
+        batch=100,
+        block_ms=10,
+        reclaim_idle_ms=reclaim_idle_ms,
         max_attempts=max_attempts,
     )
 
@@ -68,7 +76,7 @@ async def test_stream_worker_malformed_entry_goes_to_dlq_and_rest_flows(redis) -
     await w.step()
     assert seen == [1, 2]
     dead = await dlq(redis)
-    assert [d[b"entry_id"].decode() for d in dead][0] == bad_id
+    assert dead[0][b"entry_id"].decode() == bad_id
     assert dead[0][b"e"] == b'{"n": "not a number"}'
     assert dead[1][b"error"] == b"entry has no 'e' field"
     assert await pending_count(redis) == 0

@@ -7,7 +7,9 @@ from typing import Any
 from tests.conftest import Account, Product
 
 
-async def all_pages(product: Product, account: Account, path: str, *, limit: int = 50) -> list[dict[str, Any]]:
+async def all_pages(
+    product: Product, account: Account, path: str, *, limit: int = 50
+) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:

@@ -14,25 +14,42 @@ from wacrm_common.jid import phone_from_jid
 from wacrm_common.testing.plugin import wait_for
 from wacrm_connector.drivers.sim import author_jid, export_message_id
 
-EXPORTS = sorted(p.name for p in (Path(__file__).resolve().parents[2].parent / "shared/corpus/chat_export").glob("*.txt"))
+EXPORTS = sorted(
+    p.name
+    for p in (Path(__file__).resolve().parents[2].parent / "shared/corpus/chat_export").glob(
+        "*.txt"
+    )
+)
 # The business side of the two pt-BR support chats; the other files are replayed all inbound.
 OWNERS = {"ptBR_android_atendimento.txt": "Loja Casa Viva", "ptBR_ios_oficina.txt": "Oficina do Zé"}
-ZONES = {"ptBR_android_atendimento.txt": "America/Sao_Paulo", "ptBR_ios_oficina.txt": "America/Sao_Paulo"}
+ZONES = {
+    "ptBR_android_atendimento.txt": "America/Sao_Paulo",
+    "ptBR_ios_oficina.txt": "America/Sao_Paulo",
+}
 
 
-async def replay(product: Product, session_id: str, text: str, *, owner: str | None, tz: str) -> int:
+async def replay(
+    product: Product, session_id: str, text: str, *, owner: str | None, tz: str
+) -> int:
     params = {"speed": 0, "tz": tz} | ({"owner": owner} if owner else {})
     r = await product.http.post(
-        f"/api/sessions/{session_id}/simulate/chat-export", params=params, content=text.encode(),
+        f"/api/sessions/{session_id}/simulate/chat-export",
+        params=params,
+        content=text.encode(),
         headers=product.alice.headers | {"Content-Type": "text/plain; charset=utf-8"},
     )
     assert r.status_code == 202, r.text
     return r.json()["queued"]
 
 
-@pytest.mark.skipif(not EXPORTS, reason="../shared/corpus/chat_export not found: corpus tests need the shared folder")
+@pytest.mark.skipif(
+    not EXPORTS,
+    reason="../shared/corpus/chat_export not found: corpus tests need the shared folder",
+)
 @pytest.mark.parametrize("name", EXPORTS)
-async def test_replay_chat_export_stores_every_message_once(product: Product, redis, name: str) -> None:
+async def test_replay_chat_export_stores_every_message_once(
+    product: Product, redis, name: str
+) -> None:
     text = (corpus_dir("chat_export") / name).read_text(encoding="utf-8")
     owner, tz = OWNERS.get(name), ZONES.get(name, "UTC")
     expected = parse_chat_export(text, tz=ZoneInfo(tz))
@@ -41,7 +58,8 @@ async def test_replay_chat_export_stores_every_message_once(product: Product, re
 
     assert await replay(product, session["id"], text, owner=owner, tz=tz) == len(expected)
     conversations = await wait_for(
-        lambda: _conversations_with(product, len(expected)), what=f"{len(expected)} messages of {name}"
+        lambda: _conversations_with(product, len(expected)),
+        what=f"{len(expected)} messages of {name}",
     )
     assert len(conversations) == 1
     conv = conversations[0]
@@ -58,25 +76,39 @@ async def test_replay_chat_export_stores_every_message_once(product: Product, re
         assert conv["contact"]["name"].startswith("Simulated group: ")
     assert conv["unread_count"] == sum(1 for m in expected if m.author != owner)
 
-    messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages", limit=7)
+    messages = await all_pages(
+        product, product.alice, f"/api/conversations/{conv['id']}/messages", limit=7
+    )
     got = sorted(
         (m["sender"], m["text"], m["timestamp"], m["from_me"], m["kind"]) for m in messages
     )
     want = sorted(
-        (m.author, m.text, m.timestamp.isoformat().replace("+00:00", "Z"), m.author == owner, "text")
+        (
+            m.author,
+            m.text,
+            m.timestamp.isoformat().replace("+00:00", "Z"),
+            m.author == owner,
+            "text",
+        )
         for m in expected
     )
     assert got == want
-    assert sorted(m["wa_message_id"] for m in messages) == sorted(export_message_id(chat, m) for m in expected)
+    assert sorted(m["wa_message_id"] for m in messages) == sorted(
+        export_message_id(chat, m) for m in expected
+    )
     newest = max(expected, key=lambda m: m.timestamp)
     assert conv["last_message_at"] == newest.timestamp.isoformat().replace("+00:00", "Z")
 
     # The same file again (a redelivery of the whole replay) adds nothing.
     before = await redis.xlen("wa:events")
     assert await replay(product, session["id"], text, owner=owner, tz=tz) == len(expected)
-    await wait_for(lambda: _stream_grew(redis, before + len(expected)), what="second replay published")
+    await wait_for(
+        lambda: _stream_grew(redis, before + len(expected)), what="second replay published"
+    )
     await wait_for(lambda: ingest_caught_up(redis), what="second replay ingested")
-    again = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages", limit=50)
+    again = await all_pages(
+        product, product.alice, f"/api/conversations/{conv['id']}/messages", limit=50
+    )
     assert len(again) == len(expected)
     after = await _conversations_with(product, len(expected))
     assert after[0]["unread_count"] == conv["unread_count"]
@@ -88,7 +120,11 @@ async def _conversations_with(product: Product, count: int) -> list[dict] | None
         return None
     total = 0
     for c in convs:
-        r = await product.http.get(f"/api/conversations/{c['id']}/messages", params={"limit": 200}, headers=product.alice.headers)
+        r = await product.http.get(
+            f"/api/conversations/{c['id']}/messages",
+            params={"limit": 200},
+            headers=product.alice.headers,
+        )
         total += len(r.json()["items"])
     return convs if total >= count else None
 

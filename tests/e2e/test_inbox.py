@@ -22,7 +22,8 @@ async def replay(product: Product, account: Account, session_id: str, text: str 
     r = await product.http.post(
         f"/api/sessions/{session_id}/simulate/chat-export",
         params={"owner": "Bike Center", "speed": 0, "tz": "America/Sao_Paulo"},
-        content=text.encode(), headers=account.headers | {"Content-Type": "text/plain"},
+        content=text.encode(),
+        headers=account.headers | {"Content-Type": "text/plain"},
     )
     assert r.status_code == 202, r.text
     assert r.json() == {"queued": 3}
@@ -39,7 +40,13 @@ async def first_conversation(product: Product, account: Account) -> dict[str, An
 class Recorder:
     """A Socket.IO client that keeps every event it receives, in order."""
 
-    NAMES = ("message.created", "message.updated", "conversation.updated", "session.updated", "resync_required")
+    NAMES = (
+        "message.created",
+        "message.updated",
+        "conversation.updated",
+        "session.updated",
+        "resync_required",
+    )
 
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -68,23 +75,42 @@ async def test_reply_reaches_sim_and_ticks_go_sent_delivered_read(product: Produ
     client = Recorder()
     await client.connect(product.realtime, product.alice.token)
     try:
-        body = {"text": "Segue o link: https://pagamento.example.com/c/8f3k2 ✅", "client_id": "c-1"}
-        r = await product.http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=product.alice.headers)
+        body = {
+            "text": "Segue o link: https://pagamento.example.com/c/8f3k2 ✅",
+            "client_id": "c-1",
+        }
+        r = await product.http.post(
+            f"/api/conversations/{conv['id']}/messages", json=body, headers=product.alice.headers
+        )
         assert r.status_code == 202, r.text
         sent = r.json()
-        assert (sent["status"], sent["from_me"], sent["text"], sent["client_id"]) == ("pending", True, body["text"], "c-1")
-        assert sent["wa_message_id"].startswith("3EB0") and len(sent["wa_message_id"]) == 20
+        assert (sent["status"], sent["from_me"], sent["text"], sent["client_id"]) == (
+            "pending",
+            True,
+            body["text"],
+            "c-1",
+        )
+        assert sent["wa_message_id"].startswith("3EB0")
+        assert len(sent["wa_message_id"]) == 20
 
-        again = await product.http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=product.alice.headers)
+        again = await product.http.post(
+            f"/api/conversations/{conv['id']}/messages", json=body, headers=product.alice.headers
+        )
         assert again.status_code == 202
         assert again.json()["id"] == sent["id"]
 
         def statuses() -> list[str]:
-            return [d["status"] for n, d in client.events if n in ("message.created", "message.updated") and d["id"] == sent["id"]]
+            return [
+                d["status"]
+                for n, d in client.events
+                if n in ("message.created", "message.updated") and d["id"] == sent["id"]
+            ]
 
         await wait_for(lambda: statuses()[-1:] == ["read"], what="read tick")
         assert statuses() == ["pending", "sent", "delivered", "read"]
-        messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
+        messages = await all_pages(
+            product, product.alice, f"/api/conversations/{conv['id']}/messages"
+        )
         mine = [m for m in messages if m["id"] == sent["id"]]
         assert [(m["status"], m["text"]) for m in mine] == [("read", body["text"])]
         assert len([m for m in messages if m["client_id"] == "c-1"]) == 1
@@ -99,21 +125,30 @@ async def test_mark_read_zeroes_unread_and_marks_inbound_read(product: Product) 
     await replay(product, product.alice, session["id"])
     conv = await first_conversation(product, product.alice)
     assert conv["unread_count"] == 2
-    r = await product.http.post(f"/api/conversations/{conv['id']}/read", headers=product.alice.headers)
+    r = await product.http.post(
+        f"/api/conversations/{conv['id']}/read", headers=product.alice.headers
+    )
     assert r.status_code == 200, r.text
     assert r.json()["unread_count"] == 0
     messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
-    assert sorted((m["from_me"], m["status"]) for m in messages) == [(False, "read"), (False, "read"), (True, "sent")]
+    assert sorted((m["from_me"], m["status"]) for m in messages) == [
+        (False, "read"),
+        (False, "read"),
+        (True, "sent"),
+    ]
 
 
-async def test_socket_client_gets_every_replayed_message_and_resumes_without_gaps(product: Product, redis) -> None:
+async def test_socket_client_gets_every_replayed_message_and_resumes_without_gaps(
+    product: Product, redis
+) -> None:
     session = await product.new_sim_session(product.alice)
     first = Recorder()
     await first.connect(product.realtime, product.alice.token)
     await replay(product, product.alice, session["id"])
     await wait_for(lambda: len(first.named("message.created")) == 3, what="3 message.created")
     assert [d["text"] for d in first.named("message.created")] == [
-        "Oi! A bicicleta aro 29 🚲 ainda está disponível?", "Está sim 😊",
+        "Oi! A bicicleta aro 29 🚲 ainda está disponível?",
+        "Está sim 😊",
         "Tenho 1,68 m. Qual vocês indicam?\nE dá pra parcelar?",
     ]
     last_id = first.events[-1][1]["event_id"]
@@ -128,7 +163,8 @@ async def test_socket_client_gets_every_replayed_message_and_resumes_without_gap
     r = await product.http.post(
         f"/api/sessions/{session['id']}/simulate/chat-export",
         params={"owner": "Bike Center", "speed": 0, "tz": "America/Sao_Paulo"},
-        content=more.encode(), headers=product.alice.headers | {"Content-Type": "text/plain"},
+        content=more.encode(),
+        headers=product.alice.headers | {"Content-Type": "text/plain"},
     )
     assert r.status_code == 202
     await wait_for(lambda: ingest_caught_up(redis), what="ingest caught up")
@@ -141,16 +177,22 @@ async def test_socket_client_gets_every_replayed_message_and_resumes_without_gap
         await wait_for(lambda: len(second.events) >= len(missed), what="missed events replayed")
         assert [d["event_id"] for _, d in second.events] == [eid for eid, _ in missed]
         assert [d["text"] for d in second.named("message.created")] == [
-            "Bom dia, vocês consertam freio a disco?", "Consertamos sim!", "Ótimo 👍",
+            "Bom dia, vocês consertam freio a disco?",
+            "Consertamos sim!",
+            "Ótimo 👍",
         ]
         # Live events keep flowing after the replay, each exactly once.
         conv = await first_conversation(product, product.alice)
         r = await product.http.post(
-            f"/api/conversations/{conv['id']}/messages", json={"text": "oi", "client_id": "live-1"},
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": "oi", "client_id": "live-1"},
             headers=product.alice.headers,
         )
         assert r.status_code == 202
-        await wait_for(lambda: any(d.get("client_id") == "live-1" for d in second.named("message.created")), what="live event")
+        await wait_for(
+            lambda: any(d.get("client_id") == "live-1" for d in second.named("message.created")),
+            what="live event",
+        )
         ids = [d["event_id"] for _, d in second.events]
         assert len(ids) == len(set(ids))
         assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
@@ -158,7 +200,9 @@ async def test_socket_client_gets_every_replayed_message_and_resumes_without_gap
         await second.sio.disconnect()
 
 
-async def test_malformed_wa_event_goes_to_dlq_and_later_entries_are_ingested(product: Product, redis) -> None:
+async def test_malformed_wa_event_goes_to_dlq_and_later_entries_are_ingested(
+    product: Product, redis
+) -> None:
     session = await product.new_sim_session(product.alice)
     await wait_for(lambda: ingest_caught_up(redis), what="session start ingested")
     await redis.xadd("wa:events", {"e": b'{"type": "message.upsert", "payload": 42}'})
@@ -181,7 +225,10 @@ async def test_second_tenant_sees_nothing_of_the_first(product: Product) -> None
         await replay(product, product.alice, session["id"])
         conv = await first_conversation(product, product.alice)
         bob = product.bob.headers
-        assert (await product.http.get("/api/conversations", headers=bob)).json() == {"items": [], "next_cursor": None}
+        assert (await product.http.get("/api/conversations", headers=bob)).json() == {
+            "items": [],
+            "next_cursor": None,
+        }
         for method, path in [
             ("GET", f"/api/conversations/{conv['id']}"),
             ("GET", f"/api/conversations/{conv['id']}/messages"),
@@ -191,7 +238,11 @@ async def test_second_tenant_sees_nothing_of_the_first(product: Product) -> None
         ]:
             r = await product.http.request(method, path, headers=bob)
             assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found"), path
-        r = await product.http.post(f"/api/conversations/{conv['id']}/messages", json={"text": "x", "client_id": "b"}, headers=bob)
+        r = await product.http.post(
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": "x", "client_id": "b"},
+            headers=bob,
+        )
         assert r.status_code == 404
         assert (await product.http.get("/api/sessions", headers=bob)).json() == []
         ack = await spy.sio.call("join", {"conversation_id": conv["id"]}, timeout=10)
@@ -200,7 +251,11 @@ async def test_second_tenant_sees_nothing_of_the_first(product: Product) -> None
         # Alice's own client sees her events; Bob's saw none of them.
         watcher = Recorder()
         await watcher.connect(product.realtime, product.alice.token)
-        r = await product.http.post(f"/api/conversations/{conv['id']}/messages", json={"text": "só pra Alice", "client_id": "a"}, headers=product.alice.headers)
+        r = await product.http.post(
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": "só pra Alice", "client_id": "a"},
+            headers=product.alice.headers,
+        )
         assert r.status_code == 202
         await wait_for(lambda: watcher.named("message.created"), what="alice's event")
         await watcher.sio.disconnect()
@@ -219,32 +274,88 @@ async def test_errors_are_json_with_4xx(product: Product) -> None:
     http = product.http
     cases = [
         (await http.get("/api/conversations"), 401, "unauthenticated"),
-        (await http.get("/api/conversations", headers={"Authorization": "Bearer nope"}), 401, "unauthenticated"),
-        (await http.post("/api/auth/login", json={"email": product.alice.email, "password": "wrong"}), 401, "invalid_credentials"),
-        (await http.post("/api/auth/login", content=b"{not json", headers={"Content-Type": "application/json"}), 422, "invalid_input"),
+        (
+            await http.get("/api/conversations", headers={"Authorization": "Bearer nope"}),
+            401,
+            "unauthenticated",
+        ),
+        (
+            await http.post(
+                "/api/auth/login", json={"email": product.alice.email, "password": "wrong"}
+            ),
+            401,
+            "invalid_credentials",
+        ),
+        (
+            await http.post(
+                "/api/auth/login",
+                content=b"{not json",
+                headers={"Content-Type": "application/json"},
+            ),
+            422,
+            "invalid_input",
+        ),
         (await http.get(f"/api/conversations/{uuid.uuid4()}", headers=h), 404, "not_found"),
         (await http.get("/api/conversations/not-a-uuid", headers=h), 422, "invalid_input"),
-        (await http.get("/api/conversations", params={"cursor": "%%%"}, headers=h), 422, "invalid_cursor"),
-        (await http.get("/api/conversations", params={"cursor": "WzEsMiwzXQ"}, headers=h), 422, "invalid_cursor"),
-        (await http.get("/api/conversations", params={"limit": 0}, headers=h), 422, "invalid_input"),
-        (await http.post("/api/sessions", json={"name": "x", "driver": "baileys"}, headers=h), 422, "invalid_input"),
+        (
+            await http.get("/api/conversations", params={"cursor": "%%%"}, headers=h),
+            422,
+            "invalid_cursor",
+        ),
+        (
+            await http.get("/api/conversations", params={"cursor": "WzEsMiwzXQ"}, headers=h),
+            422,
+            "invalid_cursor",
+        ),
+        (
+            await http.get("/api/conversations", params={"limit": 0}, headers=h),
+            422,
+            "invalid_input",
+        ),
+        (
+            await http.post("/api/sessions", json={"name": "x", "driver": "baileys"}, headers=h),
+            422,
+            "invalid_input",
+        ),
         (await http.get("/api/nowhere", headers=h), 404, "not_found"),
     ]
     for response, status, code in cases:
-        assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
+            response.text
+        )
 
     r = await http.post("/api/sessions", json={"name": "parada", "driver": "sim"}, headers=h)
     stopped = r.json()["id"]
-    r = await http.post(f"/api/sessions/{stopped}/simulate/chat-export", content=EXPORT.encode(), headers=h | {"Content-Type": "text/plain"})
+    r = await http.post(
+        f"/api/sessions/{stopped}/simulate/chat-export",
+        content=EXPORT.encode(),
+        headers=h | {"Content-Type": "text/plain"},
+    )
     assert (r.status_code, r.json()["error"]["code"]) == (409, "session_not_started")
     started = (await product.new_sim_session(product.alice))["id"]
-    for params, code in [({"tz": "Mars/Olympus"}, "invalid_tz"), ({"owner": "Ninguém"}, "unknown_owner")]:
-        r = await http.post(f"/api/sessions/{started}/simulate/chat-export", params=params, content=EXPORT.encode(), headers=h | {"Content-Type": "text/plain"})
+    for params, code in [
+        ({"tz": "Mars/Olympus"}, "invalid_tz"),
+        ({"owner": "Ninguém"}, "unknown_owner"),
+    ]:
+        r = await http.post(
+            f"/api/sessions/{started}/simulate/chat-export",
+            params=params,
+            content=EXPORT.encode(),
+            headers=h | {"Content-Type": "text/plain"},
+        )
         assert (r.status_code, r.json()["error"]["code"]) == (422, code)
-    r = await http.post(f"/api/sessions/{started}/simulate/chat-export", content=b"no dates here", headers=h | {"Content-Type": "text/plain"})
+    r = await http.post(
+        f"/api/sessions/{started}/simulate/chat-export",
+        content=b"no dates here",
+        headers=h | {"Content-Type": "text/plain"},
+    )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "empty_export")
     await replay(product, product.alice, started)
     conv = await first_conversation(product, product.alice)
-    for body in ({"text": "", "client_id": "x"}, {"text": "hi"}, {"text": "hi", "client_id": "x", "extra": 1}):
+    for body in (
+        {"text": "", "client_id": "x"},
+        {"text": "hi"},
+        {"text": "hi", "client_id": "x", "extra": 1},
+    ):
         r = await http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=h)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), body

@@ -48,7 +48,9 @@ def issue_token(principal: Principal, *, secret: str, ttl_seconds: int) -> str:
 
 def decode_token(token: str, *, secret: str) -> Principal:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "tid"]})
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "tid"]}
+        )
         return Principal(user_id=uuid.UUID(claims["sub"]), tenant_id=uuid.UUID(claims["tid"]))
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise Unauthenticated("invalid or expired token") from exc

@@ -17,9 +17,13 @@ def _call(url: str, *, token: str | None = None, body: Any = None, raw: str | No
     headers = {"Content-Type": "text/plain" if raw is not None else "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    data = raw.encode() if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    data = (
+        raw.encode()
+        if raw is not None
+        else (json.dumps(body).encode() if body is not None else b"")
+    )
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own gateway
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -27,28 +31,36 @@ def main() -> None:
     settings = Settings()
     export = Path(sys.argv[1] if len(sys.argv) > 1 else "demo/atendimento.txt").read_text()
     password = (
-        settings.admin_password.get_secret_value() if settings.admin_password
+        settings.admin_password.get_secret_value()
+        if settings.admin_password
         else Path(".data/admin-password").read_text().strip()
     )
     api = f"http://{settings.gateway_host}:{settings.gateway_port}/api"
     deadline = time.monotonic() + 120
     while True:
         try:
-            token = _call(f"{api}/auth/login", body={"email": settings.admin_email, "password": password})
+            token = _call(
+                f"{api}/auth/login", body={"email": settings.admin_email, "password": password}
+            )
             break
         except (urllib.error.URLError, ConnectionError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
     token = token["access_token"]
-    session = _call(f"{api}/sessions", token=token, body={"name": "Demo (simulator)", "driver": "sim"})
+    session = _call(
+        f"{api}/sessions", token=token, body={"name": "Demo (simulator)", "driver": "sim"}
+    )
     _call(f"{api}/sessions/{session['id']}/start", token=token)
     queued = _call(
         f"{api}/sessions/{session['id']}/simulate/chat-export?owner=Bike%20Center&speed=60"
         "&tz=America/Sao_Paulo",
-        token=token, raw=export,
+        token=token,
+        raw=export,
     )
-    sys.stdout.write(f"demo: simulator session {session['id']} replaying {queued['queued']} messages\n")
+    sys.stdout.write(
+        f"demo: simulator session {session['id']} replaying {queued['queued']} messages\n"
+    )
 
 
 if __name__ == "__main__":

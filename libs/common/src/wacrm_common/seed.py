@@ -23,8 +23,13 @@ async def seed_admin(*, session: AsyncSession, tenant_name: str, email: str, pas
     tenant = Tenant(name=tenant_name)
     session.add(tenant)
     await session.flush()
-    user = User(tenant_id=tenant.id, email=email, name="Admin", role="admin",
-                password_hash=hash_password(password))
+    user = User(
+        tenant_id=tenant.id,
+        email=email,
+        name="Admin",
+        role="admin",
+        password_hash=hash_password(password),
+    )
     session.add(user)
     await session.flush()
     return user
@@ -47,8 +52,12 @@ async def _main(settings: Settings, remembered: Path) -> None:
     engine = create_engine(settings.database_url, pool_size=1)
     password = _password(settings, remembered)
     async with session_factory(engine)() as session, session.begin():
-        user = await seed_admin(session=session, tenant_name=settings.demo_tenant_name,
-                                email=settings.admin_email, password=password)
+        user = await seed_admin(
+            session=session,
+            tenant_name=settings.demo_tenant_name,
+            email=settings.admin_email,
+            password=password,
+        )
         if not verify_password(user.password_hash, password):
             user.password_hash = hash_password(password)
     await engine.dispose()

@@ -26,7 +26,9 @@ def lease_key(session_id: uuid.UUID | str) -> str:
     return f"wa:lease:{session_id}"
 
 
-async def desire_session(redis: Redis, *, session_id: uuid.UUID, tenant_id: uuid.UUID, driver: str) -> None:
+async def desire_session(
+    redis: Redis, *, session_id: uuid.UUID, tenant_id: uuid.UUID, driver: str
+) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(session_key(session_id), mapping={"tenant_id": str(tenant_id), "driver": driver})
         pipe.sadd(DESIRED, str(session_id))
@@ -39,7 +41,9 @@ async def forget_session(redis: Redis, *, session_id: uuid.UUID) -> None:
 
 async def send_command(redis: Redis, command: Command) -> str:
     entry_id = await redis.xadd(
-        command_stream(command.session_id), encode(command),  # type: ignore[arg-type]
-        maxlen=CMD_MAXLEN, approximate=True,
+        command_stream(command.session_id),
+        encode(command),  # type: ignore[arg-type]
+        maxlen=CMD_MAXLEN,
+        approximate=True,
     )
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

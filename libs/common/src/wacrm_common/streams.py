@@ -30,11 +30,15 @@ from wacrm_common.logging import get_logger
 log = get_logger(__name__)
 T = TypeVar("T")
 
-PROCESSED = Counter("stream_entries_processed_total", "Entries handled and acked", ["stream", "group"])
+PROCESSED = Counter(
+    "stream_entries_processed_total", "Entries handled and acked", ["stream", "group"]
+)
 FAILED = Counter("stream_entries_failed_total", "Entry handling failures", ["stream", "group"])
 DEAD = Counter("stream_entries_dead_total", "Entries sent to the DLQ", ["stream", "group"])
 BATCH = Histogram(
-    "stream_batch_size", "Entries per batch", ["stream", "group"],
+    "stream_batch_size",
+    "Entries per batch",
+    ["stream", "group"],
     buckets=(1, 5, 10, 50, 100, 250, 500, 1000),
 )
 LATENCY = Histogram("stream_batch_seconds", "Batch handling time", ["stream", "group"])
@@ -153,7 +157,10 @@ class StreamWorker(Generic[T]):
             raw = await self._reclaim()
         if not raw:
             resp = await self.redis.xreadgroup(
-                self.group, self.consumer, {self.stream: ">"}, count=self.batch,
+                self.group,
+                self.consumer,
+                {self.stream: ">"},
+                count=self.batch,
                 block=self.block_ms if block_ms is None else block_ms,
             )
             raw = resp[0][1] if resp else []
@@ -179,8 +186,12 @@ class StreamWorker(Generic[T]):
             return []
         self._next_reclaim = now + max(self.reclaim_idle_ms / 4000, 0.05)
         resp = await self.redis.xautoclaim(
-            self.stream, self.group, self.consumer, self.reclaim_idle_ms,
-            start_id="0-0", count=self.batch,
+            self.stream,
+            self.group,
+            self.consumer,
+            self.reclaim_idle_ms,
+            start_id="0-0",
+            count=self.batch,
         )
         claimed = [e for e in resp[1] if e[1]]
         deleted = resp[2] if len(resp) > 2 else []
@@ -207,7 +218,9 @@ class StreamWorker(Generic[T]):
             if len(parsed) == 1:
                 await self._failed(parsed[0], raw_by_id(raw), exc)
                 return
-            log.warning("stream_batch_failed", stream=self.stream, size=len(parsed), error=repr(exc))
+            log.warning(
+                "stream_batch_failed", stream=self.stream, size=len(parsed), error=repr(exc)
+            )
             # Isolate the culprit: each entry alone, so one poison entry cannot hold the rest.
             for entry in parsed:
                 try:
@@ -242,18 +255,26 @@ class StreamWorker(Generic[T]):
             await self._dead(entry.id, raw[entry.id], repr(exc), attempts=attempts)
         else:
             log.warning(
-                "stream_entry_retry", stream=self.stream, entry_id=entry.id,
-                attempts=attempts, error=repr(exc),
+                "stream_entry_retry",
+                stream=self.stream,
+                entry_id=entry.id,
+                attempts=attempts,
+                error=repr(exc),
             )
 
-    async def _dead(self, entry_id: str, fields: dict[bytes, bytes], error: str, *, attempts: int) -> None:
-        await self.redis.xadd(self.dlq, {
-            "e": fields.get(b"e", b""),
-            "error": error[:2000],
-            "attempts": str(attempts),
-            "group": self.group,
-            "entry_id": entry_id,
-        })
+    async def _dead(
+        self, entry_id: str, fields: dict[bytes, bytes], error: str, *, attempts: int
+    ) -> None:
+        await self.redis.xadd(
+            self.dlq,
+            {
+                "e": fields.get(b"e", b""),
+                "error": error[:2000],
+                "attempts": str(attempts),
+                "group": self.group,
+                "entry_id": entry_id,
+            },
+        )
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.xack(self.stream, self.group, entry_id)
             pipe.hdel(self._attempts_key, entry_id)

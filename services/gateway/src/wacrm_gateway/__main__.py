@@ -13,7 +13,10 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings), host=settings.gateway_host, port=settings.gateway_port, log_config=None
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_config=None,
     )
 
 

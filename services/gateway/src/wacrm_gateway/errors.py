@@ -15,7 +15,9 @@ log = get_logger(__name__)
 
 def _error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status, headers=headers)
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **extra}}, status, headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -25,9 +27,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()
-        ]
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return _error(422, "invalid_input", "the request is not valid", details=details)
 
     @app.exception_handler(HTTPException)

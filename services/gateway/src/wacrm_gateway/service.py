@@ -66,7 +66,12 @@ async def announce(redis: Redis, settings: Settings, events: list[rt.RtEvent]) -
 
 
 async def queue_text(
-    conv: Conversation, *, session: AsyncSession, principal: Principal, text: str, client_id: str,
+    conv: Conversation,
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    client_id: str,
     quoted_id: str | None,
 ) -> tuple[Message, bool]:
     """Insert the pending outbound message once per client_id; return it and whether it is new."""
@@ -74,9 +79,11 @@ async def queue_text(
     assert ws is not None  # FK
     quoted = None
     if quoted_id is not None:
-        original = await session.scalar(select(Message).where(
-            Message.conversation_id == conv.id, Message.wa_message_id == quoted_id
-        ))
+        original = await session.scalar(
+            select(Message).where(
+                Message.conversation_id == conv.id, Message.wa_message_id == quoted_id
+            )
+        )
         if original is None:
             raise NotFound("quoted message not found in this conversation")
         quoted = {"id": quoted_id, "sender_jid": original.sender_jid, "text": original.text}
@@ -84,10 +91,21 @@ async def queue_text(
     stmt = (
         insert(Message)
         .values(
-            id=uuid.uuid4(), tenant_id=principal.tenant_id, session_id=conv.session_id,
-            conversation_id=conv.id, chat_jid=conv.chat_jid, wa_message_id=new_wa_message_id(),
-            from_me=True, sender_jid=ws.jid, sender_name=None, kind="text", text=text,
-            quoted=quoted, timestamp=now, status_rank=STATUS_RANK["pending"], client_id=client_id,
+            id=uuid.uuid4(),
+            tenant_id=principal.tenant_id,
+            session_id=conv.session_id,
+            conversation_id=conv.id,
+            chat_jid=conv.chat_jid,
+            wa_message_id=new_wa_message_id(),
+            from_me=True,
+            sender_jid=ws.jid,
+            sender_name=None,
+            kind="text",
+            text=text,
+            quoted=quoted,
+            timestamp=now,
+            status_rank=STATUS_RANK["pending"],
+            client_id=client_id,
         )
         .on_conflict_do_nothing(index_elements=[Message.conversation_id, Message.client_id])
         .returning(Message)
@@ -98,9 +116,9 @@ async def queue_text(
         conv.last_message_at = now
         await session.flush()
         return created, True
-    existing = await session.scalar(select(Message).where(
-        Message.conversation_id == conv.id, Message.client_id == client_id
-    ))
+    existing = await session.scalar(
+        select(Message).where(Message.conversation_id == conv.id, Message.client_id == client_id)
+    )
     assert existing is not None  # the conflict proves it exists
     return existing, False
 

@@ -38,7 +38,13 @@ from wacrm_common.streams import Entry, Rejects
 log = get_logger(__name__)
 
 PREVIEW_CHARS = 160
-_SESSION_EVENTS = (SessionQr, SessionPairCode, SessionConnected, SessionDisconnected, SessionLoggedOut)
+_SESSION_EVENTS = (
+    SessionQr,
+    SessionPairCode,
+    SessionConnected,
+    SessionDisconnected,
+    SessionLoggedOut,
+)
 
 
 @dataclass
@@ -84,17 +90,14 @@ async def _session_owners(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uu
     rows = await session.execute(
         select(WaSession.id, WaSession.tenant_id).where(WaSession.id.in_(ids))
     )
-    return {sid: tid for sid, tid in rows}
+    return dict(rows.all())
 
 
 def _chat_contact_values(event: MessageUpsert) -> dict[str, Any]:
     p = event.payload
     chat = p.key.chat_jid
-    if is_group(chat):
-        name = p.chat_name
-    else:
-        # In a 1:1 chat the push name is the customer's only when they wrote the message.
-        name = None if p.key.from_me else p.push_name
+    # In a 1:1 chat the push name is the customer's only when they wrote the message.
+    name = p.chat_name if is_group(chat) else (None if p.key.from_me else p.push_name)
     return {
         "id": uuid.uuid4(),
         "tenant_id": event.tenant_id,
@@ -124,14 +127,17 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
     convs: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
     for ev in events:
         chat = ev.payload.key.chat_jid
-        convs.setdefault((ev.session_id, chat), {
-            "id": uuid.uuid4(),
-            "tenant_id": ev.tenant_id,
-            "session_id": ev.session_id,
-            "contact_id": contact_ids[(ev.tenant_id, chat)],
-            "chat_jid": chat,
-            "is_group": is_group(chat),
-        })
+        convs.setdefault(
+            (ev.session_id, chat),
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": ev.tenant_id,
+                "session_id": ev.session_id,
+                "contact_id": contact_ids[(ev.tenant_id, chat)],
+                "chat_jid": chat,
+                "is_group": is_group(chat),
+            },
+        )
     cstmt = insert(Conversation).values(list(convs.values()))
     cstmt = cstmt.on_conflict_do_update(
         index_elements=[Conversation.session_id, Conversation.chat_jid],
@@ -180,17 +186,21 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
 
     out: list[rt.RtEvent] = []
     for msg in created:
-        out.append(rt.RtEvent(
-            tenant_id=msg.tenant_id,
-            rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
-            name="message.created",
-            payload=rt.MessageView.model_validate(msg).model_dump(mode="json"),
-        ))
+        out.append(
+            rt.RtEvent(
+                tenant_id=msg.tenant_id,
+                rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
+                name="message.created",
+                payload=rt.MessageView.model_validate(msg).model_dump(mode="json"),
+            )
+        )
     out += [_conversation_event(c) for c in bumped]
     return out
 
 
-async def _bump_conversations(created: list[Message], *, session: AsyncSession) -> list[Conversation]:
+async def _bump_conversations(
+    created: list[Message], *, session: AsyncSession
+) -> list[Conversation]:
     """Unread count and last message for every touched conversation, in one statement."""
     per_conv: dict[uuid.UUID, list[Message]] = defaultdict(list)
     for msg in created:
@@ -219,7 +229,9 @@ async def _bump_conversations(created: list[Message], *, session: AsyncSession) 
         bindparam("previews", type_=TEXTS),
         bindparam("lasts", type_=TIMESTAMPS),
     )
-    await session.execute(stmt, {"ids": ids, "unread": unread, "previews": previews, "lasts": lasts})
+    await session.execute(
+        stmt, {"ids": ids, "unread": unread, "previews": previews, "lasts": lasts}
+    )
     return await load_conversations(ids, session=session)
 
 
@@ -253,8 +265,12 @@ async def handle_contact_updates(
         if name is None:
             continue
         latest[(ev.tenant_id, p.jid)] = {
-            "id": uuid.uuid4(), "tenant_id": ev.tenant_id, "wa_id": p.jid, "name": name,
-            "phone": phone_from_jid(p.jid), "is_group": is_group(p.jid),
+            "id": uuid.uuid4(),
+            "tenant_id": ev.tenant_id,
+            "wa_id": p.jid,
+            "name": name,
+            "phone": phone_from_jid(p.jid),
+            "is_group": is_group(p.jid),
         }
     if not latest:
         return []
@@ -267,7 +283,9 @@ async def handle_contact_updates(
     return []
 
 
-async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession) -> list[rt.RtEvent]:
+async def handle_statuses(
+    events: list[MessageStatus], *, session: AsyncSession
+) -> list[rt.RtEvent]:
     """Statuses only move forward; `failed` overrides pending/sent and is attached otherwise."""
     best: dict[tuple[uuid.UUID, str], int] = {}
     failures: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
@@ -293,10 +311,14 @@ async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession)
             bindparam("ranks", type_=INTS),
         )
         keys = list(best)
-        result = await session.execute(stmt, {
-            "sessions": [k[0] for k in keys], "wa_ids": [k[1] for k in keys],
-            "ranks": [best[k] for k in keys],
-        })
+        result = await session.execute(
+            stmt,
+            {
+                "sessions": [k[0] for k in keys],
+                "wa_ids": [k[1] for k in keys],
+                "ranks": [best[k] for k in keys],
+            },
+        )
         changed.update(mid for (mid,) in result)
     for (session_id, wa_id), error in failures.items():
         result = await session.execute(
@@ -306,14 +328,21 @@ async def handle_statuses(events: list[MessageStatus], *, session: AsyncSession)
                 WHERE session_id = :session_id AND wa_message_id = :wa_id
                 RETURNING id
             """),
-            {"error": orjson.dumps(error).decode(), "sent": STATUS_RANK["sent"], "failed": STATUS_RANK["failed"],
-             "session_id": session_id, "wa_id": wa_id},
+            {
+                "error": orjson.dumps(error).decode(),
+                "sent": STATUS_RANK["sent"],
+                "failed": STATUS_RANK["failed"],
+                "session_id": session_id,
+                "wa_id": wa_id,
+            },
         )
         changed.update(mid for (mid,) in result)
     if not changed:
         return []
     rows = await session.execute(
-        select(Message).where(Message.id.in_(list(changed))).order_by(Message.seq)
+        select(Message)
+        .where(Message.id.in_(list(changed)))
+        .order_by(Message.seq)
         .execution_options(populate_existing=True)
     )
     return [
@@ -350,12 +379,19 @@ async def handle_session_event(event: WaEvent, *, session: AsyncSession) -> list
 
 def session_event(ws: WaSession) -> rt.RtEvent:
     view = rt.SessionView(
-        id=ws.id, name=ws.name, driver=ws.driver, status=ws.status, jid=ws.jid, qr=ws.qr,
+        id=ws.id,
+        name=ws.name,
+        driver=ws.driver,
+        status=ws.status,
+        jid=ws.jid,
+        qr=ws.qr,
         simulator=ws.driver == "sim",
     )
     return rt.RtEvent(
-        tenant_id=ws.tenant_id, rooms=(rt.tenant_room(ws.tenant_id),),
-        name="session.updated", payload=view.model_dump(mode="json"),
+        tenant_id=ws.tenant_id,
+        rooms=(rt.tenant_room(ws.tenant_id),),
+        name="session.updated",
+        payload=view.model_dump(mode="json"),
     )
 
 

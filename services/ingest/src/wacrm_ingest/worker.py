@@ -22,7 +22,11 @@ GROUP = "ingest"
 
 
 def build_worker(
-    settings: Settings, *, redis: Redis, sessions: async_sessionmaker[AsyncSession], consumer: str = ""
+    settings: Settings,
+    *,
+    redis: Redis,
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: str = "",
 ) -> StreamWorker[WaEvent]:
     async def handle(entries: list[Entry[WaEvent]]) -> Rejects:
         async with sessions() as session, session.begin():

@@ -12,7 +12,9 @@ from wacrm_connector.app import create_app
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.connector_port, log_config=None)
+    uvicorn.run(
+        create_app(settings), host=settings.bind_host, port=settings.connector_port, log_config=None
+    )
 
 
 if __name__ == "__main__":

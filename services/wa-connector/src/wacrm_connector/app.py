@@ -19,7 +19,9 @@ from wacrm_connector.manager import SessionManager
 def create_app(settings: Settings) -> FastAPI:
     redis = Redis.from_url(settings.redis_url)
     manager = SessionManager(
-        settings, redis=redis, driver_factory=make_driver,
+        settings,
+        redis=redis,
+        driver_factory=make_driver,
         instance=consumer_name(settings.instance_id),
     )
 

@@ -36,8 +36,15 @@ from wacrm_connector.drivers.base import Driver, SessionContext
 log = get_logger(__name__)
 
 COMMAND_GROUP = "connector"
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+# Compare-and-act on the lease, atomically: only the holder may renew or release it.
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+)
+_RELEASE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('del', KEYS[1]) else return 0 end"
+)
 
 DriverFactory = Callable[[str, SessionContext], Driver]
 
@@ -109,11 +116,16 @@ class SessionManager:
                 await self._take(session_id)
 
     async def _take(self, session_id: str) -> None:
-        info = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(session_key(session_id))).items()}
+        info = {
+            k.decode(): v.decode()
+            for k, v in (await self.redis.hgetall(session_key(session_id))).items()
+        }
         try:
             ctx = SessionContext(
-                tenant_id=uuid.UUID(info["tenant_id"]), session_id=uuid.UUID(session_id),
-                settings=self.settings, emit=self.emit,
+                tenant_id=uuid.UUID(info["tenant_id"]),
+                session_id=uuid.UUID(session_id),
+                settings=self.settings,
+                emit=self.emit,
             )
             driver = self.driver_factory(info["driver"], ctx)
             runner = SessionRunner(driver, ctx, self._command_worker(ctx, driver))
@@ -172,13 +184,22 @@ async def execute(driver: Driver, cmd: Command, ctx: SessionContext) -> None:
             await driver.send_text(cmd)
         except Exception as exc:
             log.warning("send_failed", session_id=str(ctx.session_id), error=repr(exc))
-            await ctx.emit([MessageStatus(
-                tenant_id=ctx.tenant_id, session_id=ctx.session_id,
-                payload=StatusPayload(
-                    chat_jid=cmd.chat_jid, message_ids=(cmd.wa_message_id,), status="failed",
-                    timestamp=utcnow(), error_code="send_failed", error_message=str(exc)[:500],
-                ),
-            )])
+            await ctx.emit(
+                [
+                    MessageStatus(
+                        tenant_id=ctx.tenant_id,
+                        session_id=ctx.session_id,
+                        payload=StatusPayload(
+                            chat_jid=cmd.chat_jid,
+                            message_ids=(cmd.wa_message_id,),
+                            status="failed",
+                            timestamp=utcnow(),
+                            error_code="send_failed",
+                            error_message=str(exc)[:500],
+                        ),
+                    )
+                ]
+            )
     elif isinstance(cmd, MarkRead):
         await driver.mark_read(cmd)
     elif isinstance(cmd, SimulateChatExport):

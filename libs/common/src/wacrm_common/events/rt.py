@@ -13,7 +13,10 @@ from wacrm_common.events.base import Frozen
 STREAM = "rt:events"
 
 RtName = Literal[
-    "message.created", "message.updated", "conversation.updated", "session.updated",
+    "message.created",
+    "message.updated",
+    "conversation.updated",
+    "session.updated",
     "media.ready",
 ]
 
@@ -85,5 +88,3 @@ def tenant_room(tenant_id: uuid.UUID | str) -> str:
 
 def conversation_room(conversation_id: uuid.UUID | str) -> str:
     return f"conversation:{conversation_id}"
-
-

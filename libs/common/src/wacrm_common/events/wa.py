@@ -12,8 +12,21 @@ from wacrm_common.events.base import Frozen, UtcDatetime, utcnow
 SCHEMA_VERSION = 1
 
 MessageKind = Literal[
-    "text", "image", "video", "audio", "voice", "document", "sticker", "location",
-    "live_location", "contact", "contacts", "reaction", "poll", "poll_vote", "unsupported",
+    "text",
+    "image",
+    "video",
+    "audio",
+    "voice",
+    "document",
+    "sticker",
+    "location",
+    "live_location",
+    "contact",
+    "contacts",
+    "reaction",
+    "poll",
+    "poll_vote",
+    "unsupported",
 ]
 StatusName = Literal["pending", "sent", "delivered", "read", "played", "failed"]
 
@@ -196,9 +209,18 @@ class Presence(_Envelope):
 
 
 WaEvent = Annotated[
-    MessageUpsert | MessageStatus | MessageEdit | MessageRevoke | MessageReaction
-    | SessionQr | SessionPairCode | SessionConnected | SessionDisconnected
-    | SessionLoggedOut | ContactUpdate | Presence,
+    MessageUpsert
+    | MessageStatus
+    | MessageEdit
+    | MessageRevoke
+    | MessageReaction
+    | SessionQr
+    | SessionPairCode
+    | SessionConnected
+    | SessionDisconnected
+    | SessionLoggedOut
+    | ContactUpdate
+    | Presence,
     Field(discriminator="type"),
 ]
 WA_EVENT = TypeAdapter[WaEvent](WaEvent)

@@ -80,12 +80,12 @@ async def engine(stack: Stack) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """A session factory over a database emptied before the test (no test sees another's rows)."""
     tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    yield session_factory(engine)
+    return session_factory(engine)
 
 
 @pytest.fixture
@@ -97,7 +97,11 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 async def wait_for(
-    check: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.02, what: str = "condition"
+    check: Callable[[], Any],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.02,
+    what: str = "condition",
 ) -> Any:
     """Poll `check` (sync or async) until it returns a truthy value; fail after `timeout`."""
     loop = asyncio.get_running_loop()

@@ -51,7 +51,10 @@ def _parse_uuid(value: object) -> uuid.UUID:
 
 @router.get("")
 async def list_conversations(
-    session: SessionDep, principal: PrincipalDep, limit: Limit = 50, cursor: str | None = None,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    cursor: str | None = None,
     status: Status = None,
 ) -> Page[rt.ConversationView]:
     stmt = (
@@ -69,32 +72,41 @@ async def list_conversations(
         if last_at is None:  # already among the never-active conversations (NULLS LAST)
             stmt = stmt.where(Conversation.last_message_at.is_(None), Conversation.id < last_id)
         else:
-            stmt = stmt.where(or_(
-                Conversation.last_message_at < last_at,
-                and_(Conversation.last_message_at == last_at, Conversation.id < last_id),
-                Conversation.last_message_at.is_(None),
-            ))
+            stmt = stmt.where(
+                or_(
+                    Conversation.last_message_at < last_at,
+                    and_(Conversation.last_message_at == last_at, Conversation.id < last_id),
+                    Conversation.last_message_at.is_(None),
+                )
+            )
     rows = list(await session.scalars(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = encode_cursor([
-            last.last_message_at.isoformat() if last.last_message_at else None, str(last.id)
-        ])
-    return Page(items=[rt.ConversationView.model_validate(c) for c in rows], next_cursor=next_cursor)
+        next_cursor = encode_cursor(
+            [last.last_message_at.isoformat() if last.last_message_at else None, str(last.id)]
+        )
+    return Page(
+        items=[rt.ConversationView.model_validate(c) for c in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/{conversation_id}")
-async def get_one(conversation_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> rt.ConversationView:
+async def get_one(
+    conversation_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> rt.ConversationView:
     conv = await get_conversation(conversation_id, session=session, principal=principal)
     return rt.ConversationView.model_validate(conv)
 
 
 @router.get("/{conversation_id}/messages")
 async def list_messages(
-    conversation_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, limit: Limit = 50,
+    conversation_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
     cursor: str | None = None,
 ) -> Page[rt.MessageView]:
     await get_conversation(conversation_id, session=session, principal=principal)
@@ -119,39 +131,72 @@ async def list_messages(
 
 @router.post("/{conversation_id}/messages", status_code=status.HTTP_202_ACCEPTED)
 async def send_message(
-    conversation_id: uuid.UUID, body: SendTextIn, session: SessionDep, principal: PrincipalDep,
-    redis: RedisDep, settings: SettingsDep,
+    conversation_id: uuid.UUID,
+    body: SendTextIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    redis: RedisDep,
+    settings: SettingsDep,
 ) -> rt.MessageView:
     """Queue a text reply; the same `client_id` again returns the same message, sent once."""
     async with session.begin():
-        conv = await get_conversation(conversation_id, session=session, principal=principal, lock=True)
+        conv = await get_conversation(
+            conversation_id, session=session, principal=principal, lock=True
+        )
         msg, created = await queue_text(
-            conv, session=session, principal=principal, text=body.text, client_id=body.client_id,
+            conv,
+            session=session,
+            principal=principal,
+            text=body.text,
+            client_id=body.client_id,
             quoted_id=body.quoted_id,
         )
     if created:
-        await send_command(redis, SendText(
-            tenant_id=msg.tenant_id, session_id=msg.session_id, message_id=msg.id,
-            wa_message_id=msg.wa_message_id, chat_jid=msg.chat_jid, text=msg.text or "",
-            quoted_id=body.quoted_id,
-        ))
-        await announce(redis, settings, [message_event(msg, "message.created"), conversation_event(conv)])
+        await send_command(
+            redis,
+            SendText(
+                tenant_id=msg.tenant_id,
+                session_id=msg.session_id,
+                message_id=msg.id,
+                wa_message_id=msg.wa_message_id,
+                chat_jid=msg.chat_jid,
+                text=msg.text or "",
+                quoted_id=body.quoted_id,
+            ),
+        )
+        await announce(
+            redis, settings, [message_event(msg, "message.created"), conversation_event(conv)]
+        )
     return rt.MessageView.model_validate(msg)
 
 
 @router.post("/{conversation_id}/read")
 async def read_conversation(
-    conversation_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep,
+    conversation_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    redis: RedisDep,
     settings: SettingsDep,
 ) -> rt.ConversationView:
     async with session.begin():
-        conv = await get_conversation(conversation_id, session=session, principal=principal, lock=True)
+        conv = await get_conversation(
+            conversation_id, session=session, principal=principal, lock=True
+        )
         read = await mark_read(conv, session=session)
     if read:
-        await send_command(redis, MarkRead(
-            tenant_id=conv.tenant_id, session_id=conv.session_id, chat_jid=conv.chat_jid,
-            sender_jid=read[-1].sender_jid or conv.chat_jid,
-            wa_message_ids=tuple(m.wa_message_id for m in read),
-        ))
-    await announce(redis, settings, [conversation_event(conv)] + [message_event(m, "message.updated") for m in read])
+        await send_command(
+            redis,
+            MarkRead(
+                tenant_id=conv.tenant_id,
+                session_id=conv.session_id,
+                chat_jid=conv.chat_jid,
+                sender_jid=read[-1].sender_jid or conv.chat_jid,
+                wa_message_ids=tuple(m.wa_message_id for m in read),
+            ),
+        )
+    await announce(
+        redis,
+        settings,
+        [conversation_event(conv)] + [message_event(m, "message.updated") for m in read],
+    )
     return rt.ConversationView.model_validate(conv)

@@ -27,14 +27,21 @@ MAX_EXPORT_BYTES = 20 * 1024 * 1024
 
 def session_view(ws: WaSession) -> rt.SessionView:
     return rt.SessionView(
-        id=ws.id, name=ws.name, driver=ws.driver, status=ws.status, jid=ws.jid, qr=ws.qr,
+        id=ws.id,
+        name=ws.name,
+        driver=ws.driver,
+        status=ws.status,
+        jid=ws.jid,
+        qr=ws.qr,
         simulator=ws.driver == "sim",
     )
 
 
 async def _get(session: SessionDep, principal: Principal, session_id: uuid.UUID) -> WaSession:
     ws = await session.scalar(
-        select(WaSession).where(WaSession.id == session_id, WaSession.tenant_id == principal.tenant_id)
+        select(WaSession).where(
+            WaSession.id == session_id, WaSession.tenant_id == principal.tenant_id
+        )
     )
     if ws is None:
         raise NotFound("session not found")
@@ -42,9 +49,13 @@ async def _get(session: SessionDep, principal: Principal, session_id: uuid.UUID)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_session(body: SessionIn, session: SessionDep, principal: PrincipalDep) -> rt.SessionView:
+async def create_session(
+    body: SessionIn, session: SessionDep, principal: PrincipalDep
+) -> rt.SessionView:
     async with session.begin():
-        ws = WaSession(tenant_id=principal.tenant_id, name=body.name, driver=body.driver, status="stopped")
+        ws = WaSession(
+            tenant_id=principal.tenant_id, name=body.name, driver=body.driver, status="stopped"
+        )
         session.add(ws)
     return session_view(ws)
 
@@ -52,19 +63,26 @@ async def create_session(body: SessionIn, session: SessionDep, principal: Princi
 @router.get("")
 async def list_sessions(session: SessionDep, principal: PrincipalDep) -> list[rt.SessionView]:
     rows = await session.scalars(
-        select(WaSession).where(WaSession.tenant_id == principal.tenant_id).order_by(WaSession.created_at)
+        select(WaSession)
+        .where(WaSession.tenant_id == principal.tenant_id)
+        .order_by(WaSession.created_at)
     )
     return [session_view(ws) for ws in rows]
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> rt.SessionView:
+async def get_session(
+    session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> rt.SessionView:
     return session_view(await _get(session, principal, session_id))
 
 
 @router.post("/{session_id}/start")
 async def start_session(
-    session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep,
+    session_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    redis: RedisDep,
     settings: SettingsDep,
 ) -> rt.SessionView:
     async with session.begin():
@@ -79,7 +97,10 @@ async def start_session(
 
 @router.post("/{session_id}/stop")
 async def stop_session(
-    session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep,
+    session_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    redis: RedisDep,
     settings: SettingsDep,
 ) -> rt.SessionView:
     async with session.begin():
@@ -127,14 +148,24 @@ async def simulate_chat_export(
         raise InvalidInput("no messages found in this chat export", code="empty_export")
     if owner is not None and owner not in {m.author for m in messages}:
         raise InvalidInput(f"owner {owner!r} is not an author in this export", code="unknown_owner")
-    await send_command(redis, SimulateChatExport(
-        tenant_id=ws.tenant_id, session_id=ws.id, text=body, owner=owner, speed=speed, tz=tz,
-    ))
+    await send_command(
+        redis,
+        SimulateChatExport(
+            tenant_id=ws.tenant_id,
+            session_id=ws.id,
+            text=body,
+            owner=owner,
+            speed=speed,
+            tz=tz,
+        ),
+    )
     return QueuedOut(queued=len(messages))
 
 
 def _session_event(ws: WaSession, view: rt.SessionView) -> rt.RtEvent:
     return rt.RtEvent(
-        tenant_id=ws.tenant_id, rooms=(rt.tenant_room(ws.tenant_id),), name="session.updated",
+        tenant_id=ws.tenant_id,
+        rooms=(rt.tenant_room(ws.tenant_id),),
+        name="session.updated",
         payload=view.model_dump(mode="json"),
     )

@@ -57,7 +57,8 @@ def author_jid(author: str) -> str:
 
 def export_message_id(chat_jid: str, message: ExportedMessage) -> str:
     """Derived from the export's content, so replaying the same file twice adds nothing."""
-    seed = f"{chat_jid}|{message.line_no}|{message.author}|{message.timestamp.isoformat()}|{message.text}"
+    when = message.timestamp.isoformat()
+    seed = f"{chat_jid}|{message.line_no}|{message.author}|{when}|{message.text}"
     return "SIM" + hashlib.sha256(seed.encode()).hexdigest()[:17].upper()
 
 
@@ -78,24 +79,38 @@ class SimDriver:
         return {"tenant_id": self.ctx.tenant_id, "session_id": self.ctx.session_id}
 
     async def start(self) -> None:
-        await self.ctx.emit([SessionConnected(
-            **self._envelope(),
-            payload=SessionConnectedPayload(jid=self.own_jid, push_name=SIM_PUSH_NAME),
-        )])
+        await self.ctx.emit(
+            [
+                SessionConnected(
+                    **self._envelope(),
+                    payload=SessionConnectedPayload(jid=self.own_jid, push_name=SIM_PUSH_NAME),
+                )
+            ]
+        )
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.ctx.emit([SessionDisconnected(
-            **self._envelope(), payload=SessionDisconnectedPayload(reason="stopped"),
-        )])
+        await self.ctx.emit(
+            [
+                SessionDisconnected(
+                    **self._envelope(),
+                    payload=SessionDisconnectedPayload(reason="stopped"),
+                )
+            ]
+        )
 
     async def logout(self) -> None:
         await self.stop()
-        await self.ctx.emit([SessionLoggedOut(
-            **self._envelope(), payload=SessionDisconnectedPayload(reason="logged out"),
-        )])
+        await self.ctx.emit(
+            [
+                SessionLoggedOut(
+                    **self._envelope(),
+                    payload=SessionDisconnectedPayload(reason="logged out"),
+                )
+            ]
+        )
 
     async def send_text(self, command: SendText) -> None:
         self._spawn(self._receipts(command))
@@ -104,15 +119,26 @@ class SimDriver:
         d_sent, d_delivered, d_read = self.ctx.settings.sim_receipt_delays
         await asyncio.sleep(d_sent)
         # whatsmeow reports "sent" as the return of SendMessage (the server ack), not a Receipt.
-        await self.ctx.emit([MessageStatus(**self._envelope(), payload=StatusPayload(
-            chat_jid=command.chat_jid, message_ids=(command.wa_message_id,), status="sent",
-            timestamp=datetime.now(UTC),
-        ))])
+        await self.ctx.emit(
+            [
+                MessageStatus(
+                    **self._envelope(),
+                    payload=StatusPayload(
+                        chat_jid=command.chat_jid,
+                        message_ids=(command.wa_message_id,),
+                        status="sent",
+                        timestamp=datetime.now(UTC),
+                    ),
+                )
+            ]
+        )
         for delay, kind in ((d_delivered - d_sent, "delivered"), (d_read - d_delivered, "read")):
             await asyncio.sleep(max(delay, 0))
             receipt = receipt_ev(
-                chat_jid=command.chat_jid, sender_jid=command.chat_jid,
-                message_ids=[command.wa_message_id], kind=kind,  # type: ignore[arg-type]
+                chat_jid=command.chat_jid,
+                sender_jid=command.chat_jid,
+                message_ids=[command.wa_message_id],
+                kind=kind,  # type: ignore[arg-type]
                 timestamp=datetime.now(UTC),
             )
             event = map_receipt(receipt, **self._envelope())
@@ -127,16 +153,26 @@ class SimDriver:
         self._spawn(self._replay(messages, owner=command.owner, speed=command.speed))
         return len(messages)
 
-    async def _replay(self, messages: list[ExportedMessage], *, owner: str | None, speed: float) -> None:
+    async def _replay(
+        self, messages: list[ExportedMessage], *, owner: str | None, speed: float
+    ) -> None:
         others = list(dict.fromkeys(m.author for m in messages if m.author != owner))
         jids = {a: author_jid(a) for a in others}
         is_group = len(others) != 1
         if is_group:
             chat = f"120363{_digits('group:' + '|'.join(sorted(others)), 12)}@g.us"
             name = "Simulated group: " + ", ".join(others[:3]) + ("…" if len(others) > 3 else "")
-            await self.ctx.emit([ContactUpdate(**self._envelope(), payload=ContactUpdatePayload(
-                jid=chat, name=name,
-            ))])
+            await self.ctx.emit(
+                [
+                    ContactUpdate(
+                        **self._envelope(),
+                        payload=ContactUpdatePayload(
+                            jid=chat,
+                            name=name,
+                        ),
+                    )
+                ]
+            )
         else:
             chat = jids[others[0]]
         pending: list[WaEvent] = []
