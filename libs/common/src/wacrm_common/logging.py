@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ _SHARED: list[Any] = [
 ]
 
 
-def _render(_: Any, __: str, event: dict[str, Any]) -> str:
+def _render(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
     return orjson.dumps(event, default=str).decode()
 
 

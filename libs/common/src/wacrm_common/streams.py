@@ -163,7 +163,7 @@ class StreamWorker(Generic[T]):
                 count=self.batch,
                 block=self.block_ms if block_ms is None else block_ms,
             )
-            raw = resp[0][1] if resp else []
+            raw = _entries(resp)
         if raw:
             await self._process(raw)
         return len(raw)
@@ -175,7 +175,7 @@ class StreamWorker(Generic[T]):
         resp = await self.redis.xreadgroup(
             self.group, self.consumer, {self.stream: "0"}, count=self.batch
         )
-        entries = [e for e in (resp[0][1] if resp else []) if e[1]]
+        entries = [e for e in _entries(resp) if e[1]]
         if not entries:
             self._own_pending_done = True
         return entries
@@ -291,6 +291,11 @@ class StreamWorker(Generic[T]):
                 LAG.labels(**self._labels).set(value)
                 return value
         return 0
+
+
+def _entries(resp: Any) -> list[Any]:
+    """The entries of a one-stream XREADGROUP reply (RESP2 list shape)."""
+    return list(resp[0][1]) if resp else []
 
 
 def raw_by_id(raw: list[Any]) -> dict[str, Any]:

@@ -116,10 +116,10 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
         key = (ev.tenant_id, values["wa_id"])
         if key not in contacts or (contacts[key]["name"] is None and values["name"]):
             contacts[key] = values
-    stmt = insert(Contact).values(list(contacts.values()))
-    stmt = stmt.on_conflict_do_update(
+    ins = insert(Contact).values(list(contacts.values()))
+    stmt = ins.on_conflict_do_update(
         index_elements=[Contact.tenant_id, Contact.wa_id],
-        set_={"name": func.coalesce(Contact.name, stmt.excluded.name)},
+        set_={"name": func.coalesce(Contact.name, ins.excluded.name)},
     ).returning(Contact.id, Contact.tenant_id, Contact.wa_id)
     contact_ids = {(t, w): i for i, t, w in (await session.execute(stmt))}
 
@@ -138,21 +138,25 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
                 "is_group": is_group(chat),
             },
         )
-    cstmt = insert(Conversation).values(list(convs.values()))
-    cstmt = cstmt.on_conflict_do_update(
+    cstmt = (
+        insert(Conversation)
+        .values(list(convs.values()))
+        .on_conflict_do_update(
         index_elements=[Conversation.session_id, Conversation.chat_jid],
-        set_={"updated_at": func.now()},
-    ).returning(Conversation.id, Conversation.session_id, Conversation.chat_jid)
+            set_={"updated_at": func.now()},
+        )
+        .returning(Conversation.id, Conversation.session_id, Conversation.chat_jid)
+    )
     conv_ids = {(s, c): i for i, s, c in (await session.execute(cstmt))}
 
     # Messages: insert-or-ignore on the WhatsApp key; RETURNING yields only the new rows.
     rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
     for ev in events:
         p = ev.payload
-        key = (ev.session_id, p.key.chat_jid, p.key.id)
-        if key in rows:
+        message_key = (ev.session_id, p.key.chat_jid, p.key.id)
+        if message_key in rows:
             continue
-        rows[key] = {
+        rows[message_key] = {
             "id": uuid.uuid4(),
             "tenant_id": ev.tenant_id,
             "session_id": ev.session_id,
