@@ -151,6 +151,8 @@ class Message(Base):
         UniqueConstraint("session_id", "chat_jid", "wa_message_id"),
         UniqueConstraint("conversation_id", "client_id"),
         Index("ix_messages_conversation_order", "conversation_id", "timestamp", "seq"),
+        # Receipts name a message by its WhatsApp id only (their chat may be the LID form).
+        Index("ix_messages_session_wa_id", "session_id", "wa_message_id"),
     )
     id: Mapped[uuid.UUID] = _pk()
     # Insertion order: breaks ties between messages sharing a (second- or minute-precise) time.
@@ -185,3 +187,18 @@ class Message(Base):
     @property
     def sender(self) -> str | None:
         return self.sender_name
+
+
+class OutboxEntry(Base):
+    """A stream entry written in the same transaction as the change it announces.
+
+    Published right after commit and then deleted; a crash in between leaves the row,
+    and the sweeper publishes it later (at-least-once, never lost).
+    """
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    maxlen: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created()

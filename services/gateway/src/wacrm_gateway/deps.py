@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wacrm_common.auth import Principal, decode_token
 from wacrm_common.errors import Unauthenticated
@@ -23,6 +23,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_redis(request: Request) -> Redis:
     return request.app.state.redis  # type: ignore[no-any-return]
+
+
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessions  # type: ignore[no-any-return]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -42,4 +46,5 @@ def get_principal(
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

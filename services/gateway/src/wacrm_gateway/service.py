@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from wacrm_common import outbox
 from wacrm_common.auth import Principal
 from wacrm_common.errors import NotFound
 from wacrm_common.events import rt
+from wacrm_common.events.commands import Command, command_stream
 from wacrm_common.models import STATUS_RANK, Conversation, Message, WaSession
+from wacrm_common.sessions import CMD_MAXLEN
 from wacrm_common.settings import Settings
-from wacrm_common.streams import publish_many
 
 PREVIEW_CHARS = 160
 
@@ -61,8 +63,19 @@ def conversation_event(conv: Conversation) -> rt.RtEvent:
     )
 
 
-async def announce(redis: Redis, settings: Settings, events: list[rt.RtEvent]) -> None:
-    await publish_many(redis, rt.STREAM, events, maxlen=settings.rt_stream_maxlen)
+async def stage(
+    session: AsyncSession,
+    settings: Settings,
+    events: Sequence[rt.RtEvent],
+    commands: Sequence[Command] = (),
+) -> list[outbox.Staged]:
+    """Write realtime events and connector commands in the caller's transaction."""
+    staged = await outbox.stage(session, rt.STREAM, events, maxlen=settings.rt_stream_maxlen)
+    for command in commands:
+        staged += await outbox.stage(
+            session, command_stream(command.session_id), [command], maxlen=CMD_MAXLEN
+        )
+    return staged
 
 
 async def queue_text(

@@ -142,7 +142,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
         insert(Conversation)
         .values(list(convs.values()))
         .on_conflict_do_update(
-        index_elements=[Conversation.session_id, Conversation.chat_jid],
+            index_elements=[Conversation.session_id, Conversation.chat_jid],
             set_={"updated_at": func.now()},
         )
         .returning(Conversation.id, Conversation.session_id, Conversation.chat_jid)

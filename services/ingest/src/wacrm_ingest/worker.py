@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wacrm_common import outbox
 from wacrm_common.events import rt
 from wacrm_common.events.wa import STREAM, WA_EVENT, WaEvent
 from wacrm_common.settings import Settings
@@ -14,7 +15,6 @@ from wacrm_common.streams import (
     StreamWorker,
     consumer_name,
     model_parser,
-    publish_many,
 )
 from wacrm_ingest.handlers import handle_batch
 
@@ -31,8 +31,12 @@ def build_worker(
     async def handle(entries: list[Entry[WaEvent]]) -> Rejects:
         async with sessions() as session, session.begin():
             outcome = await handle_batch(entries, session=session)
-        # Committed: now announce. The ack follows when this returns (see StreamWorker).
-        await publish_many(redis, rt.STREAM, outcome.rt_events, maxlen=settings.rt_stream_maxlen)
+            staged = await outbox.stage(
+                session, rt.STREAM, outcome.rt_events, maxlen=settings.rt_stream_maxlen
+            )
+        # Committed: now announce (a crash here leaves the outbox rows for the sweeper).
+        # The ack follows when this returns (see StreamWorker).
+        await outbox.publish(redis, sessions, staged)
         return outcome.rejects
 
     return StreamWorker(

@@ -36,6 +36,7 @@ from wacrm_connector.drivers.base import Driver, SessionContext
 log = get_logger(__name__)
 
 COMMAND_GROUP = "connector"
+SENT_MARK_TTL_S = 7 * 24 * 3600
 # Compare-and-act on the lease, atomically: only the holder may renew or release it.
 _RENEW = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -158,7 +159,7 @@ class SessionManager:
                     rejects[entry.id] = "command for another session"
                     continue
                 try:
-                    await execute(driver, cmd, ctx)
+                    await execute(driver, cmd, ctx, redis=self.redis)
                 except AppError as exc:
                     rejects[entry.id] = exc.message
             return rejects
@@ -177,9 +178,15 @@ class SessionManager:
         )
 
 
-async def execute(driver: Driver, cmd: Command, ctx: SessionContext) -> None:
+async def execute(driver: Driver, cmd: Command, ctx: SessionContext, *, redis: Redis) -> None:
     """Run one command. A failed send is recorded on the message (M02), never swallowed."""
     if isinstance(cmd, SendText):
+        # Commands are delivered at least once (stream redelivery, outbox sweep): a message
+        # is handed to WhatsApp at most once, whatever happens to the command entry.
+        first = await redis.set(f"wa:sent:{cmd.message_id}", "1", nx=True, ex=SENT_MARK_TTL_S)
+        if not first:
+            log.info("send_skipped_duplicate", message_id=str(cmd.message_id))
+            return
         try:
             await driver.send_text(cmd)
         except Exception as exc:

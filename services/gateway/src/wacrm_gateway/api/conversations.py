@@ -10,21 +10,21 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
+from wacrm_common import outbox
 from wacrm_common.errors import InvalidInput
 from wacrm_common.events import rt
 from wacrm_common.events.commands import MarkRead, SendText
 from wacrm_common.models import Conversation, Message
-from wacrm_common.sessions import send_command
-from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SettingsDep
+from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SessionsDep, SettingsDep
 from wacrm_gateway.pagination import decode_cursor, encode_cursor
 from wacrm_gateway.schemas import Page, SendTextIn
 from wacrm_gateway.service import (
-    announce,
     conversation_event,
     get_conversation,
     mark_read,
     message_event,
     queue_text,
+    stage,
 )
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -137,6 +137,7 @@ async def send_message(
     principal: PrincipalDep,
     redis: RedisDep,
     settings: SettingsDep,
+    sessions: SessionsDep,
 ) -> rt.MessageView:
     """Queue a text reply; the same `client_id` again returns the same message, sent once."""
     async with session.begin():
@@ -151,10 +152,9 @@ async def send_message(
             client_id=body.client_id,
             quoted_id=body.quoted_id,
         )
-    if created:
-        await send_command(
-            redis,
-            SendText(
+        staged = []
+        if created:
+            command = SendText(
                 tenant_id=msg.tenant_id,
                 session_id=msg.session_id,
                 message_id=msg.id,
@@ -162,11 +162,10 @@ async def send_message(
                 chat_jid=msg.chat_jid,
                 text=msg.text or "",
                 quoted_id=body.quoted_id,
-            ),
-        )
-        await announce(
-            redis, settings, [message_event(msg, "message.created"), conversation_event(conv)]
-        )
+            )
+            events = [message_event(msg, "message.created"), conversation_event(conv)]
+            staged = await stage(session, settings, events, [command])
+    await outbox.publish(redis, sessions, staged)
     return rt.MessageView.model_validate(msg)
 
 
@@ -177,26 +176,27 @@ async def read_conversation(
     principal: PrincipalDep,
     redis: RedisDep,
     settings: SettingsDep,
+    sessions: SessionsDep,
 ) -> rt.ConversationView:
     async with session.begin():
         conv = await get_conversation(
             conversation_id, session=session, principal=principal, lock=True
         )
         read = await mark_read(conv, session=session)
-    if read:
-        await send_command(
-            redis,
-            MarkRead(
-                tenant_id=conv.tenant_id,
-                session_id=conv.session_id,
-                chat_jid=conv.chat_jid,
-                sender_jid=read[-1].sender_jid or conv.chat_jid,
-                wa_message_ids=tuple(m.wa_message_id for m in read),
-            ),
+        commands = (
+            [
+                MarkRead(
+                    tenant_id=conv.tenant_id,
+                    session_id=conv.session_id,
+                    chat_jid=conv.chat_jid,
+                    sender_jid=read[-1].sender_jid or conv.chat_jid,
+                    wa_message_ids=tuple(m.wa_message_id for m in read),
+                )
+            ]
+            if read
+            else []
         )
-    await announce(
-        redis,
-        settings,
-        [conversation_event(conv)] + [message_event(m, "message.updated") for m in read],
-    )
+        events = [conversation_event(conv)] + [message_event(m, "message.updated") for m in read]
+        staged = await stage(session, settings, events, commands)
+    await outbox.publish(redis, sessions, staged)
     return rt.ConversationView.model_validate(conv)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Body, Query, status
 from sqlalchemy import select
 
+from wacrm_common import outbox
 from wacrm_common.auth import Principal
 from wacrm_common.chat_export import parse_chat_export
 from wacrm_common.errors import Conflict, InvalidInput, NotFound
@@ -16,9 +17,9 @@ from wacrm_common.events import rt
 from wacrm_common.events.commands import LogoutSession, SimulateChatExport, StopSession
 from wacrm_common.models import WaSession
 from wacrm_common.sessions import desire_session, forget_session, send_command
-from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SettingsDep
+from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SessionsDep, SettingsDep
 from wacrm_gateway.schemas import QueuedOut, SessionIn
-from wacrm_gateway.service import announce
+from wacrm_gateway.service import stage
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -84,14 +85,16 @@ async def start_session(
     principal: PrincipalDep,
     redis: RedisDep,
     settings: SettingsDep,
+    sessions: SessionsDep,
 ) -> rt.SessionView:
     async with session.begin():
         ws = await _get(session, principal, session_id)
         if ws.status in ("stopped", "logged_out", "disconnected"):
             ws.status = "starting"
+        view = session_view(ws)
+        staged = await stage(session, settings, [_session_event(ws, view)])
     await desire_session(redis, session_id=ws.id, tenant_id=ws.tenant_id, driver=ws.driver)
-    view = session_view(ws)
-    await announce(redis, settings, [_session_event(ws, view)])
+    await outbox.publish(redis, sessions, staged)
     return view
 
 
@@ -102,14 +105,16 @@ async def stop_session(
     principal: PrincipalDep,
     redis: RedisDep,
     settings: SettingsDep,
+    sessions: SessionsDep,
 ) -> rt.SessionView:
     async with session.begin():
         ws = await _get(session, principal, session_id)
         ws.status, ws.qr = "stopped", None
+        view = session_view(ws)
+        stop = StopSession(tenant_id=ws.tenant_id, session_id=ws.id)
+        staged = await stage(session, settings, [_session_event(ws, view)], [stop])
     await forget_session(redis, session_id=ws.id)
-    await send_command(redis, StopSession(tenant_id=ws.tenant_id, session_id=ws.id))
-    view = session_view(ws)
-    await announce(redis, settings, [_session_event(ws, view)])
+    await outbox.publish(redis, sessions, staged)
     return view
 
 

@@ -1,0 +1,1 @@
+"""wacrm realtime hub: Socket.IO rooms per tenant and conversation, fed by `rt:events`."""

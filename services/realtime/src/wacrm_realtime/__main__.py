@@ -1,0 +1,24 @@
+"""Entry point: `python -m wacrm_realtime`."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from wacrm_common.logging import configure_logging
+from wacrm_common.settings import Settings
+from wacrm_realtime.app import create_app
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.realtime_host,
+        port=settings.realtime_port,
+        log_config=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
