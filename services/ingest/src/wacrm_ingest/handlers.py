@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Integer, Text, bindparam, func, select, text
+from sqlalchemy import DateTime, Integer, Row, Text, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -32,7 +32,7 @@ from wacrm_common.events.wa import (
 )
 from wacrm_common.jid import is_group, phone_from_jid
 from wacrm_common.logging import get_logger
-from wacrm_common.models import STATUS_RANK, Contact, Conversation, Message, WaSession
+from wacrm_common.models import RANK_STATUS, STATUS_RANK, Contact, Conversation, Message, WaSession
 from wacrm_common.streams import Entry, Rejects
 
 log = get_logger(__name__)
@@ -116,97 +116,154 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
         key = (ev.tenant_id, values["wa_id"])
         if key not in contacts or (contacts[key]["name"] is None and values["name"]):
             contacts[key] = values
-    ins = insert(Contact).values(list(contacts.values()))
-    stmt = ins.on_conflict_do_update(
-        index_elements=[Contact.tenant_id, Contact.wa_id],
-        set_={"name": func.coalesce(Contact.name, ins.excluded.name)},
-    ).returning(Contact.id, Contact.tenant_id, Contact.wa_id)
-    contact_ids = {(t, w): i for i, t, w in (await session.execute(stmt))}
+    contact_rows = list(contacts.values())
+    result = await session.execute(
+        _UPSERT_CONTACTS,
+        {
+            "ids": [c["id"] for c in contact_rows],
+            "tenants": [c["tenant_id"] for c in contact_rows],
+            "wa_ids": [c["wa_id"] for c in contact_rows],
+            "names": [c["name"] for c in contact_rows],
+            "phones": [c["phone"] for c in contact_rows],
+            "groups": [c["is_group"] for c in contact_rows],
+        },
+    )
+    contact_ids = {(t, w): i for i, t, w in result}
 
     # Conversations: one per session + chat.
-    convs: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    convs: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
     for ev in events:
-        chat = ev.payload.key.chat_jid
-        convs.setdefault(
-            (ev.session_id, chat),
-            {
-                "id": uuid.uuid4(),
-                "tenant_id": ev.tenant_id,
-                "session_id": ev.session_id,
-                "contact_id": contact_ids[(ev.tenant_id, chat)],
-                "chat_jid": chat,
-                "is_group": is_group(chat),
-            },
-        )
-    cstmt = (
-        insert(Conversation)
-        .values(list(convs.values()))
-        .on_conflict_do_update(
-            index_elements=[Conversation.session_id, Conversation.chat_jid],
-            set_={"updated_at": func.now()},
-        )
-        .returning(Conversation.id, Conversation.session_id, Conversation.chat_jid)
+        convs.setdefault((ev.session_id, ev.payload.key.chat_jid), ev.tenant_id)
+    result = await session.execute(
+        _UPSERT_CONVERSATIONS,
+        {
+            "ids": [uuid.uuid4() for _ in convs],
+            "tenants": list(convs.values()),
+            "sessions": [s for s, _ in convs],
+            "contacts": [contact_ids[(t, c)] for (_, c), t in convs.items()],
+            "chats": [c for _, c in convs],
+            "groups": [is_group(c) for _, c in convs],
+        },
     )
-    conv_ids = {(s, c): i for i, s, c in (await session.execute(cstmt))}
+    conv_ids = {(s, c): i for i, s, c in result}
 
     # Messages: insert-or-ignore on the WhatsApp key; RETURNING yields only the new rows.
-    rows: dict[tuple[uuid.UUID, str, str], dict[str, Any]] = {}
+    firsts: dict[tuple[uuid.UUID, str, str], MessageUpsert] = {}
     for ev in events:
-        p = ev.payload
-        message_key = (ev.session_id, p.key.chat_jid, p.key.id)
-        if message_key in rows:
-            continue
-        rows[message_key] = {
-            "id": uuid.uuid4(),
-            "tenant_id": ev.tenant_id,
-            "session_id": ev.session_id,
-            "conversation_id": conv_ids[(ev.session_id, p.key.chat_jid)],
-            "chat_jid": p.key.chat_jid,
-            "wa_message_id": p.key.id,
-            "from_me": p.key.from_me,
-            "sender_jid": p.sender_jid,
-            "sender_name": p.push_name,
-            "kind": p.kind,
-            "text": p.text,
-            "quoted": p.quoted.model_dump(mode="json") if p.quoted else None,
-            "timestamp": p.timestamp,
+        firsts.setdefault((ev.session_id, ev.payload.key.chat_jid, ev.payload.key.id), ev)
+    batch = list(firsts.values())
+    result = await session.execute(
+        _INSERT_MESSAGES,
+        {
+            "ids": [uuid.uuid4() for _ in batch],
+            "tenants": [ev.tenant_id for ev in batch],
+            "sessions": [ev.session_id for ev in batch],
+            "convs": [conv_ids[(ev.session_id, ev.payload.key.chat_jid)] for ev in batch],
+            "chats": [ev.payload.key.chat_jid for ev in batch],
+            "wa_ids": [ev.payload.key.id for ev in batch],
+            "from_me": [ev.payload.key.from_me for ev in batch],
+            "sender_jids": [ev.payload.sender_jid for ev in batch],
+            "sender_names": [ev.payload.push_name for ev in batch],
+            "kinds": [ev.payload.kind for ev in batch],
+            "texts": [ev.payload.text for ev in batch],
+            "quoted": [
+                ev.payload.quoted.model_dump_json() if ev.payload.quoted else None for ev in batch
+            ],
+            "timestamps": [ev.payload.timestamp for ev in batch],
             # A message we sent from the phone is at least sent; an inbound one has arrived.
-            "status_rank": STATUS_RANK["sent"] if p.key.from_me else STATUS_RANK["delivered"],
-            "raw": p.raw or None,
-        }
-    mstmt = (
-        insert(Message)
-        .values(list(rows.values()))
-        .on_conflict_do_nothing(
-            index_elements=[Message.session_id, Message.chat_jid, Message.wa_message_id]
-        )
-        .returning(Message)
+            "ranks": [
+                STATUS_RANK["sent"] if ev.payload.key.from_me else STATUS_RANK["delivered"]
+                for ev in batch
+            ],
+            "raws": [
+                orjson.dumps(ev.payload.raw).decode() if ev.payload.raw else None for ev in batch
+            ],
+        },
     )
-    created = list((await session.execute(mstmt)).scalars())
+    created = sorted(result, key=lambda m: m.seq)
     if not created:
         return []
-    created.sort(key=lambda m: m.seq)
     bumped = await _bump_conversations(created, session=session)
-
-    out: list[rt.RtEvent] = []
-    for msg in created:
-        out.append(
-            rt.RtEvent(
-                tenant_id=msg.tenant_id,
-                rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
-                name="message.created",
-                payload=rt.MessageView.model_validate(msg).model_dump(mode="json"),
-            )
+    out = [
+        rt.RtEvent(
+            tenant_id=msg.tenant_id,
+            rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
+            name="message.created",
+            payload=message_view(msg).model_dump(mode="json"),
         )
+        for msg in created
+    ]
     out += [_conversation_event(c) for c in bumped]
     return out
 
 
+def _json_or_none(value: dict[str, Any]) -> str | None:
+    return orjson.dumps(value).decode() if value else None
+
+
+def message_view(row: Row[Any]) -> rt.MessageView:
+    return rt.MessageView(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        wa_message_id=row.wa_message_id,
+        from_me=row.from_me,
+        sender=row.sender_name,
+        sender_jid=row.sender_jid,
+        kind=row.kind,
+        text=row.text,
+        quoted=row.quoted,
+        timestamp=row.timestamp,
+        status=RANK_STATUS[row.status_rank],
+        error=row.error,
+        client_id=row.client_id,
+    )
+
+
+# Column arrays through unnest(): one fixed SQL text per statement, so the statement is
+# compiled and prepared once, whatever the batch size (multi-row VALUES is not).
+_UPSERT_CONTACTS = text("""
+    INSERT INTO contacts (id, tenant_id, wa_id, name, phone, is_group)
+    SELECT * FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:tenants AS uuid[]), CAST(:wa_ids AS text[]),
+        CAST(:names AS text[]), CAST(:phones AS text[]), CAST(:groups AS boolean[]))
+    ON CONFLICT (tenant_id, wa_id) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
+    RETURNING id, tenant_id, wa_id
+""")
+_UPSERT_CONVERSATIONS = text("""
+    INSERT INTO conversations (id, tenant_id, session_id, contact_id, chat_jid, is_group,
+                               status, unread_count)
+    SELECT u.*, 'open', 0 FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:tenants AS uuid[]), CAST(:sessions AS uuid[]),
+        CAST(:contacts AS uuid[]), CAST(:chats AS text[]), CAST(:groups AS boolean[])) AS u
+    ON CONFLICT (session_id, chat_jid) DO UPDATE SET updated_at = now()
+    RETURNING id, session_id, chat_jid
+""")
+_INSERT_MESSAGES = text("""
+    INSERT INTO messages (id, tenant_id, session_id, conversation_id, chat_jid, wa_message_id,
+                          from_me, sender_jid, sender_name, kind, text, quoted, timestamp,
+                          status_rank, raw)
+    SELECT u.id, u.tenant_id, u.session_id, u.conversation_id, u.chat_jid, u.wa_message_id,
+           u.from_me, u.sender_jid, u.sender_name, u.kind, u.text, CAST(u.quoted AS jsonb),
+           u.timestamp, u.status_rank, CAST(u.raw AS jsonb)
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:tenants AS uuid[]), CAST(:sessions AS uuid[]),
+        CAST(:convs AS uuid[]), CAST(:chats AS text[]), CAST(:wa_ids AS text[]),
+        CAST(:from_me AS boolean[]), CAST(:sender_jids AS text[]), CAST(:sender_names AS text[]),
+        CAST(:kinds AS text[]), CAST(:texts AS text[]), CAST(:quoted AS text[]),
+        CAST(:timestamps AS timestamptz[]), CAST(:ranks AS smallint[]), CAST(:raws AS text[])
+    ) AS u(id, tenant_id, session_id, conversation_id, chat_jid, wa_message_id, from_me,
+           sender_jid, sender_name, kind, text, quoted, timestamp, status_rank, raw)
+    ON CONFLICT (session_id, chat_jid, wa_message_id) DO NOTHING
+    RETURNING id, seq, tenant_id, conversation_id, wa_message_id, from_me, sender_jid,
+              sender_name, kind, text, quoted, timestamp, status_rank, error, client_id
+""")
+
+
 async def _bump_conversations(
-    created: list[Message], *, session: AsyncSession
+    created: list[Row[Any]], *, session: AsyncSession
 ) -> list[Conversation]:
     """Unread count and last message for every touched conversation, in one statement."""
-    per_conv: dict[uuid.UUID, list[Message]] = defaultdict(list)
+    per_conv: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
     for msg in created:
         per_conv[msg.conversation_id].append(msg)
     ids, unread, previews, lasts = [], [], [], []
