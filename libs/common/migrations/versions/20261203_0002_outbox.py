@@ -23,7 +23,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("stream", sa.String(length=200), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("entries", sa.Text(), nullable=False),
         sa.Column("maxlen", sa.Integer(), nullable=False),
         sa.Column(
             "created_at",

@@ -199,6 +199,7 @@ class OutboxEntry(Base):
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     stream: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[str] = mapped_column(Text)
+    # A JSON array of stream entries (each the `e` field of one XADD), in order.
+    entries: Mapped[str] = mapped_column(Text)
     maxlen: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = _created()

@@ -1,4 +1,8 @@
-"""Transactional outbox: stream entries staged with the change, published after commit."""
+"""Transactional outbox: stream entries staged with the change, published after commit.
+
+One outbox row per staged batch (a JSON array of entries), so a batch of hundreds of
+events costs one INSERT and one DELETE, not hundreds.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, insert, select
@@ -22,24 +27,34 @@ log = get_logger(__name__)
 class Staged:
     id: int
     stream: str
-    payload: str
+    payloads: tuple[str, ...]
     maxlen: int
 
 
 async def stage(
     session: AsyncSession, stream: str, models: Sequence[BaseModel], *, maxlen: int
 ) -> list[Staged]:
-    """Write the entries in the caller's transaction (one INSERT for all of them)."""
+    """Write the entries in the caller's transaction (one row for all of them)."""
     if not models:
         return []
-    payloads = [m.model_dump_json() for m in models]
-    rows = await session.execute(
+    payloads = tuple(m.model_dump_json() for m in models)
+    row_id = await session.scalar(
         insert(OutboxEntry)
-        .values([{"stream": stream, "payload": p, "maxlen": maxlen} for p in payloads])
+        .values(stream=stream, entries="[" + ",".join(payloads) + "]", maxlen=maxlen)
         .returning(OutboxEntry.id)
     )
-    ids = list(rows.scalars())
-    return [Staged(i, stream, p, maxlen) for i, p in zip(ids, payloads, strict=True)]
+    assert row_id is not None  # RETURNING of a one-row INSERT
+    return [Staged(row_id, stream, payloads, maxlen)]
+
+
+async def _xadd(redis: Redis, staged: Sequence[Staged]) -> None:
+    async with redis.pipeline(transaction=False) as pipe:
+        for batch in staged:
+            for payload in batch.payloads:
+                pipe.xadd(
+                    batch.stream, {"e": payload.encode()}, maxlen=batch.maxlen, approximate=True
+                )
+        await pipe.execute()
 
 
 async def publish(
@@ -48,14 +63,9 @@ async def publish(
     """After commit: XADD in order, then forget the rows. A crash between leaves them."""
     if not staged:
         return
-    async with redis.pipeline(transaction=False) as pipe:
-        for entry in staged:
-            pipe.xadd(
-                entry.stream, {"e": entry.payload.encode()}, maxlen=entry.maxlen, approximate=True
-            )
-        await pipe.execute()
+    await _xadd(redis, staged)
     async with sessions() as session, session.begin():
-        await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([e.id for e in staged])))
+        await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([s.id for s in staged])))
 
 
 async def sweep(
@@ -63,9 +73,9 @@ async def sweep(
     sessions: async_sessionmaker[AsyncSession],
     *,
     older_than_s: float,
-    limit: int = 500,
+    limit: int = 100,
 ) -> int:
-    """Publish entries left behind by a crash between commit and publish."""
+    """Publish entries left behind by a crash between commit and publish; count them."""
     age = float(older_than_s)
     async with sessions() as session, session.begin():
         rows = await session.scalars(
@@ -75,21 +85,22 @@ async def sweep(
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        staged = [Staged(r.id, r.stream, r.payload, r.maxlen) for r in rows]
+        staged = [
+            Staged(
+                r.id,
+                r.stream,
+                tuple(orjson.dumps(e).decode() for e in orjson.loads(r.entries)),
+                r.maxlen,
+            )
+            for r in rows
+        ]
         if not staged:
             return 0
-        async with redis.pipeline(transaction=False) as pipe:
-            for entry in staged:
-                pipe.xadd(
-                    entry.stream,
-                    {"e": entry.payload.encode()},
-                    maxlen=entry.maxlen,
-                    approximate=True,
-                )
-            await pipe.execute()
-        await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([e.id for e in staged])))
-    log.warning("outbox_swept", count=len(staged))
-    return len(staged)
+        await _xadd(redis, staged)
+        await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([s.id for s in staged])))
+    count = sum(len(s.payloads) for s in staged)
+    log.warning("outbox_swept", entries=count)
+    return count
 
 
 async def run_sweeper(

@@ -61,8 +61,9 @@ async def _main(settings: Settings, remembered: Path) -> None:
         if not verify_password(user.password_hash, password):
             user.password_hash = hash_password(password)
     await engine.dispose()
-    shown = password
-    # The one place a secret is shown on purpose: the operator asked for the demo admin.
+    # A generated demo password is shown (it is the operator's only way in); one given
+    # through ADMIN_PASSWORD is a real secret and never reaches the logs.
+    shown = "(from ADMIN_PASSWORD)" if settings.admin_password is not None else password
     sys.stdout.write(
         f"\n  wacrm admin login: {settings.admin_email}  password: {shown}\n"
         f"  API: http://{settings.gateway_host}:{settings.gateway_port}/docs"

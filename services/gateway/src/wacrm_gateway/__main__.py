@@ -17,6 +17,7 @@ def main() -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,
+        timeout_graceful_shutdown=20,
     )
 
 

@@ -13,7 +13,11 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings), host=settings.bind_host, port=settings.media_port, log_config=None
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.media_port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
     )
 
 

@@ -17,6 +17,7 @@ def main() -> None:
         host=settings.realtime_host,
         port=settings.realtime_port,
         log_config=None,
+        timeout_graceful_shutdown=20,
     )
 
 

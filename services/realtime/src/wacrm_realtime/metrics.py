@@ -5,9 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 CONNECTED = Gauge("realtime_connected_clients", "Socket.IO clients connected to this node")
-RELAYED = Counter(
-    "realtime_events_relayed_total", "rt:events entries emitted to rooms", ["name"]
-)
+RELAYED = Counter("realtime_events_relayed_total", "rt:events entries emitted to rooms", ["name"])
 REPLAYED = Counter(
     "realtime_events_replayed_total", "Missed entries re-sent to a reconnecting client"
 )

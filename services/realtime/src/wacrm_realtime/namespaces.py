@@ -79,8 +79,11 @@ class HubNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # socketio s
         )
         CONNECTED.inc()
         log.info(
-            "client_connected", sid=sid, tenant_id=str(principal.tenant_id),
-            user_id=str(principal.user_id), resumed=last_event_id is not None,
+            "client_connected",
+            sid=sid,
+            tenant_id=str(principal.tenant_id),
+            user_id=str(principal.user_id),
+            resumed=last_event_id is not None,
         )
 
     async def on_disconnect(self, sid: str, reason: str) -> None:

@@ -31,7 +31,8 @@ def deliverable_rooms(event: RtEvent) -> list[str]:
     """
     own = tenant_room(event.tenant_id)
     return [
-        room for room in dict.fromkeys(event.rooms)
+        room
+        for room in dict.fromkeys(event.rooms)
         if room == own or room.startswith(_CONVERSATION_PREFIX)
     ]
 
@@ -100,7 +101,8 @@ class Relay:
 
     async def tail(self) -> StreamId:
         """The newest entry's id (`0-0` for an empty or missing stream)."""
-        last = await self.redis.xrevrange(STREAM, count=1)
+        # redis-py types stream replies loosely; their shape is fixed by the protocol.
+        last: Any = await self.redis.xrevrange(STREAM, count=1)
         return StreamId.parse(last[0][0]) if last else ZERO
 
     async def ensure_cursor(self) -> StreamId:
@@ -136,7 +138,9 @@ class Relay:
         """Read one batch after the cursor and emit it; returns the number of entries read."""
         async with self.advanced:
             cursor = await self.ensure_cursor()
-        reply = await self.redis.xread({STREAM: str(cursor)}, count=self.batch, block=self.block_ms)
+        reply: Any = await self.redis.xread(
+            {STREAM: str(cursor)}, count=self.batch, block=self.block_ms
+        )
         entries = reply[0][1] if reply else []
         if entries:
             async with self.advanced:
@@ -158,8 +162,10 @@ class Relay:
         if not rooms:
             SKIPPED.inc()
             log.warning(
-                "rt_event_without_rooms", entry_id=str(entry_id),
-                tenant_id=str(event.tenant_id), rooms=list(event.rooms),
+                "rt_event_without_rooms",
+                entry_id=str(entry_id),
+                tenant_id=str(event.tenant_id),
+                rooms=list(event.rooms),
             )
             return
         try:

@@ -100,7 +100,7 @@ class SessionManager:
         await self.release_all()
 
     async def tick(self) -> None:
-        desired = {m.decode() for m in await self.redis.smembers(DESIRED)}
+        desired = {_text(m) for m in await self.redis.smembers(DESIRED)}
         for session_id in list(self.runners):
             kept = session_id in desired and await self.redis.eval(
                 _RENEW, 1, lease_key(session_id), self.instance, self.settings.lease_ms
@@ -118,7 +118,7 @@ class SessionManager:
 
     async def _take(self, session_id: str) -> None:
         info = {
-            k.decode(): v.decode()
+            _text(k): _text(v)
             for k, v in (await self.redis.hgetall(session_key(session_id))).items()
         }
         try:
@@ -176,6 +176,10 @@ class SessionManager:
             reclaim_idle_ms=self.settings.reclaim_idle_ms,
             max_attempts=self.settings.max_attempts,
         )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def execute(driver: Driver, cmd: Command, ctx: SessionContext, *, redis: Redis) -> None:

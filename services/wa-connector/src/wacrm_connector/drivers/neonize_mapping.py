@@ -68,8 +68,13 @@ _CONTROL_FIELDS: Final = _KEY_DISTRIBUTION | {"messageContextInfo"}
 # Content that changes another message or is not a chat bubble at all; edits, revokes
 # and reactions have their own mappers below, the rest has no event in the schema.
 _NOT_A_MESSAGE: Final = frozenset(
-    {"protocolMessage", "reactionMessage", "encReactionMessage", "keepInChatMessage",
-     "pinInChatMessage"}
+    {
+        "protocolMessage",
+        "reactionMessage",
+        "encReactionMessage",
+        "keepInChatMessage",
+        "pinInChatMessage",
+    }
 )
 
 _RECEIPT_STATUS: Final[dict[int, StatusName]] = {
@@ -99,7 +104,7 @@ def jid_to_str(j: JID) -> str:
         return f"{j.User}:{j.Device}@{j.Server}"
     if j.User:
         return f"{j.User}@{j.Server}"
-    return j.Server
+    return str(j.Server)
 
 
 def str_to_jid(s: str) -> JID:
@@ -121,8 +126,9 @@ def str_to_jid(s: str) -> JID:
             user, _, device_part = user.partition(":")
             device = int(device_part)
         # The proto fields are unsigned, so a negative part fails here too.
-        return JID(User=user, RawAgent=agent, Device=device, Integrator=0, Server=server,
-                   IsEmpty=False)
+        return JID(
+            User=user, RawAgent=agent, Device=device, Integrator=0, Server=server, IsEmpty=False
+        )
     except ValueError as exc:
         raise InvalidInput(f"malformed JID: {s!r}", code="invalid_jid") from exc
 
@@ -219,8 +225,12 @@ def _location_body(message: Message) -> _Body:
     return _Body(
         "live_location" if loc.isLive else "location",
         text=_opt_str(loc, "comment"),
-        location=Location(latitude=loc.degreesLatitude, longitude=loc.degreesLongitude,
-                          name=_opt_str(loc, "name"), address=_opt_str(loc, "address")),
+        location=Location(
+            latitude=loc.degreesLatitude,
+            longitude=loc.degreesLongitude,
+            name=_opt_str(loc, "name"),
+            address=_opt_str(loc, "address"),
+        ),
     )
 
 
@@ -240,8 +250,11 @@ def _contact_body(message: Message) -> _Body:
 
 def _contacts_body(message: Message) -> _Body:
     cards = message.contactsArrayMessage
-    return _Body("contacts", text=_opt_str(cards, "displayName"),
-                 vcards=tuple(card.vcard for card in cards.contacts))
+    return _Body(
+        "contacts",
+        text=_opt_str(cards, "displayName"),
+        vcards=tuple(card.vcard for card in cards.contacts),
+    )
 
 
 def _poll_body(field: str) -> Callable[[Message], _Body]:
@@ -293,7 +306,7 @@ def plain_text(message: Message) -> str | None:
     """The text or caption a person would read in this content, if any."""
     inner = unwrap(message)
     if inner.conversation:
-        return inner.conversation
+        return str(inner.conversation)
     if inner.HasField("extendedTextMessage"):
         return inner.extendedTextMessage.text or None
     for name in ("imageMessage", "videoMessage", "documentMessage"):
@@ -305,8 +318,11 @@ def plain_text(message: Message) -> str | None:
 def _quoted(context: ContextInfo | None) -> Quoted | None:
     if context is None or not context.stanzaID:
         return None
-    return Quoted(id=context.stanzaID, sender_jid=_bare_or_none(context.participant),
-                  text=plain_text(context.quotedMessage))
+    return Quoted(
+        id=context.stanzaID,
+        sender_jid=_bare_or_none(context.participant),
+        text=plain_text(context.quotedMessage),
+    )
 
 
 def _mentions(context: ContextInfo | None) -> tuple[str, ...]:
@@ -339,8 +355,12 @@ def map_message(ev: MessageEv, *, tenant_id: UUID, session_id: UUID) -> MessageU
     context = _context(message, fields)
     sender = _sender_of(source, chat)
     payload = MessagePayload(
-        key=MessageKey(chat_jid=chat, id=ev.Info.ID, from_me=source.IsFromMe,
-                       participant=sender if source.IsGroup else None),
+        key=MessageKey(
+            chat_jid=chat,
+            id=ev.Info.ID,
+            from_me=source.IsFromMe,
+            participant=sender if source.IsGroup else None,
+        ),
         sender_jid=sender,
         sender_alt_jid=_jid_or_none(source.SenderAlt),
         push_name=ev.Info.Pushname or None,
@@ -369,11 +389,16 @@ def _target_key(source: MessageSource, key: WaMessageKey, chat: str) -> MessageK
     """
     actor = _sender_of(source, chat)
     if key.fromMe:
-        return MessageKey(chat_jid=chat, id=key.ID, from_me=source.IsFromMe,
-                          participant=actor if source.IsGroup else None)
+        return MessageKey(
+            chat_jid=chat,
+            id=key.ID,
+            from_me=source.IsFromMe,
+            participant=actor if source.IsGroup else None,
+        )
     if source.IsGroup:
-        return MessageKey(chat_jid=chat, id=key.ID, from_me=False,
-                          participant=_bare_or_none(key.participant))
+        return MessageKey(
+            chat_jid=chat, id=key.ID, from_me=False, participant=_bare_or_none(key.participant)
+        )
     return MessageKey(chat_jid=chat, id=key.ID, from_me=not source.IsFromMe)
 
 
@@ -416,9 +441,7 @@ def map_revoke(ev: MessageEv, *, tenant_id: UUID, session_id: UUID) -> MessageRe
     return MessageRevoke(tenant_id=tenant_id, session_id=session_id, payload=payload)
 
 
-def map_reaction(
-    ev: MessageEv, *, tenant_id: UUID, session_id: UUID
-) -> MessageReaction | None:
+def map_reaction(ev: MessageEv, *, tenant_id: UUID, session_id: UUID) -> MessageReaction | None:
     """A reaction as `message.reaction` on its target; an empty emoji removes it."""
     source = ev.Info.MessageSource
     chat = _chat_of(source)
@@ -438,9 +461,7 @@ def map_reaction(
     return MessageReaction(tenant_id=tenant_id, session_id=session_id, payload=payload)
 
 
-def map_message_event(
-    ev: MessageEv, *, tenant_id: UUID, session_id: UUID
-) -> MessageEvent | None:
+def map_message_event(ev: MessageEv, *, tenant_id: UUID, session_id: UUID) -> MessageEvent | None:
     """The one event a neonize message event becomes, or None when it is ignored."""
     return (
         map_edit(ev, tenant_id=tenant_id, session_id=session_id)

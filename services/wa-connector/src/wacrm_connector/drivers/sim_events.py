@@ -65,8 +65,11 @@ def _text_content(text: str, quoted: tuple[str, str, str] | None) -> Message:
     if quoted is None:
         return Message(conversation=text)
     quoted_id, quoted_sender, quoted_text = quoted
-    context = ContextInfo(stanzaID=quoted_id, participant=quoted_sender,
-                          quotedMessage=Message(conversation=quoted_text))
+    context = ContextInfo(
+        stanzaID=quoted_id,
+        participant=quoted_sender,
+        quotedMessage=Message(conversation=quoted_text),
+    )
     return Message(extendedTextMessage=ExtendedTextMessage(text=text, contextInfo=context))
 
 
@@ -89,8 +92,13 @@ def text_message_ev(
     """
     content = _text_content(text, quoted)
     info = MessageInfo(
-        MessageSource=_source(chat_jid=chat_jid, sender_jid=sender_jid, from_me=from_me,
-                              group=is_group, sender_alt_jid=sender_alt_jid),
+        MessageSource=_source(
+            chat_jid=chat_jid,
+            sender_jid=sender_jid,
+            from_me=from_me,
+            group=is_group,
+            sender_alt_jid=sender_alt_jid,
+        ),
         ID=message_id,
         ServerID=0,
         Type="text",
@@ -102,8 +110,15 @@ def text_message_ev(
         Edit="",
     )
     # neonize fills both Message and Raw with whatsmeow's content.
-    return MessageEv(Info=info, Message=content, Raw=content, IsEphemeral=False,
-                     IsViewOnce=False, IsViewOnceV2=False, IsEdit=False)
+    return MessageEv(
+        Info=info,
+        Message=content,
+        Raw=content,
+        IsEphemeral=False,
+        IsViewOnce=False,
+        IsViewOnceV2=False,
+        IsEdit=False,
+    )
 
 
 def receipt_ev(
@@ -118,8 +133,13 @@ def receipt_ev(
 
     Receipt.Timestamp is in seconds, as neonize encodes it (Timestamp.Unix()).
     """
-    source = _source(chat_jid=chat_jid, sender_jid=sender_jid, from_me=False,
-                     group=is_group_jid(chat_jid), sender_alt_jid=None)
+    source = _source(
+        chat_jid=chat_jid,
+        sender_jid=sender_jid,
+        from_me=False,
+        group=is_group_jid(chat_jid),
+        sender_alt_jid=None,
+    )
     return Receipt(
         MessageSource=source,
         MessageIDs=list(message_ids),
