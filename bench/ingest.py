@@ -59,13 +59,48 @@ POLL_SECONDS = 0.02
 PHASE_TIMEOUT = 300.0
 
 FIRST_NAMES = (
-    "Mariana", "João", "Ana Clara", "Pedro", "Beatriz", "Lucas", "Fernanda", "Rafael",
-    "Juliana", "Gabriel", "Camila", "Thiago", "Larissa", "Felipe", "Patrícia", "Rodrigo",
-    "Aline", "Bruno", "Letícia", "Gustavo", "Vitória", "Matheus", "Luíza", "Caio",
+    "Mariana",
+    "João",
+    "Ana Clara",
+    "Pedro",
+    "Beatriz",
+    "Lucas",
+    "Fernanda",
+    "Rafael",
+    "Juliana",
+    "Gabriel",
+    "Camila",
+    "Thiago",
+    "Larissa",
+    "Felipe",
+    "Patrícia",
+    "Rodrigo",
+    "Aline",
+    "Bruno",
+    "Letícia",
+    "Gustavo",
+    "Vitória",
+    "Matheus",
+    "Luíza",
+    "Caio",
 )
 LAST_NAMES = (
-    "Souza", "Silva", "Oliveira", "Santos", "Pereira", "Costa", "Rodrigues", "Almeida",
-    "Nascimento", "Lima", "Araújo", "Fernandes", "Carvalho", "Gomes", "Ribeiro", "Conceição",
+    "Souza",
+    "Silva",
+    "Oliveira",
+    "Santos",
+    "Pereira",
+    "Costa",
+    "Rodrigues",
+    "Almeida",
+    "Nascimento",
+    "Lima",
+    "Araújo",
+    "Fernandes",
+    "Carvalho",
+    "Gomes",
+    "Ribeiro",
+    "Conceição",
 )
 DDDS = ("11", "21", "31", "41", "47", "48", "51", "61", "62", "71", "81", "85", "91")
 GREETINGS = ("Oi", "Olá", "Bom dia", "Boa tarde", "Boa noite", "Oi, tudo bem?", "Opa")
@@ -88,8 +123,20 @@ BODIES = (
     "tem na cor off-white também? 🤍",
 )
 CLOSINGS = ("", "", "", " Obrigado!", " Aguardo retorno 🙂", " Valeu! 👍", " 😊", " Abraço!")
-CITIES = ("São Paulo", "Belo Horizonte", "Curitiba", "Porto Alegre", "Recife", "Salvador",
-          "Florianópolis", "Goiânia", "Fortaleza", "Belém", "Niterói", "Joinville")
+CITIES = (
+    "São Paulo",
+    "Belo Horizonte",
+    "Curitiba",
+    "Porto Alegre",
+    "Recife",
+    "Salvador",
+    "Florianópolis",
+    "Goiânia",
+    "Fortaleza",
+    "Belém",
+    "Niterói",
+    "Joinville",
+)
 WA_ID_MASK = (1 << 72) - 1
 WA_ID_MULT = 0x9E3779B97F4A7C15  # odd, so i -> i * M mod 2**72 is a bijection: ids stay unique
 
@@ -121,7 +168,8 @@ def make_chats(count: int, rng: random.Random) -> list[Chat]:
 
 def make_text(rng: random.Random) -> str:
     body = rng.choice(BODIES).format(
-        cidade=rng.choice(CITIES), pedido=rng.randint(100_000, 999_999),
+        cidade=rng.choice(CITIES),
+        pedido=rng.randint(100_000, 999_999),
         cep=f"{rng.randint(10_000, 99_999)}-{rng.randint(0, 999):03d}",
     )
     roll = rng.random()
@@ -130,8 +178,9 @@ def make_text(rng: random.Random) -> str:
     if roll < 0.9:
         return f"{body[0].upper()}{body[1:]}{rng.choice(CLOSINGS)}"
     # A long one now and then, past the conversation preview's length.
-    extra = " ".join(rng.choice(BODIES).format(cidade="SP", pedido=1, cep="01000-000")
-                     for _ in range(4))
+    extra = " ".join(
+        rng.choice(BODIES).format(cidade="SP", pedido=1, cep="01000-000") for _ in range(4)
+    )
     return f"{body[0].upper()}{body[1:]} {extra}"
 
 
@@ -152,8 +201,11 @@ def make_events(
         wa_id = f"3EB0{(i * WA_ID_MULT) & WA_ID_MASK:018X}"
         payload = MessagePayload(
             key=MessageKey(chat_jid=chat.jid, id=wa_id, from_me=False),
-            sender_jid=chat.jid, push_name=chat.push_name,
-            timestamp=start + timedelta(seconds=seconds), kind="text", text=make_text(rng),
+            sender_jid=chat.jid,
+            push_name=chat.push_name,
+            timestamp=start + timedelta(seconds=seconds),
+            kind="text",
+            text=make_text(rng),
         )
         events.append(MessageUpsert(tenant_id=tenant_id, session_id=session_id, payload=payload))
     return events
@@ -197,12 +249,16 @@ async def clear_rows(engine: AsyncEngine) -> None:
 
 async def table_counts(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
-        row = (await conn.execute(text("""
+        row = (
+            await conn.execute(
+                text("""
             SELECT (SELECT count(*) FROM messages),
                    (SELECT count(*) FROM conversations),
                    (SELECT count(*) FROM contacts),
                    (SELECT coalesce(sum(unread_count), 0) FROM conversations)
-        """))).one()
+        """)
+            )
+        ).one()
     return {"messages": row[0], "conversations": row[1], "contacts": row[2], "unread": int(row[3])}
 
 
@@ -218,14 +274,19 @@ def check_counts(counts: dict[str, int], *, messages: int, chats: int) -> str | 
 
 
 async def run_ingest(
-    *, settings: Settings, engine: AsyncEngine, redis: Redis, events: Sequence[MessageUpsert],
-    workers: int, profile: cProfile.Profile | None,
+    *,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    events: Sequence[MessageUpsert],
+    workers: int,
+    profile: cProfile.Profile | None,
 ) -> float:
     """Seconds from starting the worker(s) to every row committed and nothing pending."""
     await clear_rows(engine)
     await redis.flushdb()
     for i in range(0, len(events), 2000):
-        await publish_many(redis, STREAM, events[i:i + 2000], maxlen=settings.stream_maxlen)
+        await publish_many(redis, STREAM, events[i : i + 2000], maxlen=settings.stream_maxlen)
     sessions = session_factory(engine)
     n = len(events)
     stop = asyncio.Event()
@@ -278,35 +339,77 @@ async def naive_one(s: AsyncSession, event: MessageUpsert) -> None:
     group = is_group(chat)
     name = p.chat_name if group else (None if p.key.from_me else p.push_name)
     cstmt = insert(Contact).values(
-        id=uuid.uuid4(), tenant_id=event.tenant_id, wa_id=chat, name=name,
-        phone=phone_from_jid(chat), is_group=group,
+        id=uuid.uuid4(),
+        tenant_id=event.tenant_id,
+        wa_id=chat,
+        name=name,
+        phone=phone_from_jid(chat),
+        is_group=group,
     )
-    contact_id = (await s.execute(cstmt.on_conflict_do_update(
-        index_elements=[Contact.tenant_id, Contact.wa_id],
-        set_={"name": func.coalesce(Contact.name, cstmt.excluded.name)},
-    ).returning(Contact.id))).scalar_one()
-    conv_id = (await s.execute(insert(Conversation).values(
-        id=uuid.uuid4(), tenant_id=event.tenant_id, session_id=event.session_id,
-        contact_id=contact_id, chat_jid=chat, is_group=group,
-    ).on_conflict_do_update(
-        index_elements=[Conversation.session_id, Conversation.chat_jid],
-        set_={"updated_at": func.now()},
-    ).returning(Conversation.id))).scalar_one()
-    created = (await s.execute(insert(Message).values(
-        id=uuid.uuid4(), tenant_id=event.tenant_id, session_id=event.session_id,
-        conversation_id=conv_id, chat_jid=chat, wa_message_id=p.key.id, from_me=p.key.from_me,
-        sender_jid=p.sender_jid, sender_name=p.push_name, kind=p.kind, text=p.text,
-        quoted=p.quoted.model_dump(mode="json") if p.quoted else None, timestamp=p.timestamp,
-        status_rank=1 if p.key.from_me else 2, raw=p.raw or None,
-    ).on_conflict_do_nothing(
-        index_elements=[Message.session_id, Message.chat_jid, Message.wa_message_id]
-    ).returning(Message.id))).scalar_one_or_none()
+    contact_id = (
+        await s.execute(
+            cstmt.on_conflict_do_update(
+                index_elements=[Contact.tenant_id, Contact.wa_id],
+                set_={"name": func.coalesce(Contact.name, cstmt.excluded.name)},
+            ).returning(Contact.id)
+        )
+    ).scalar_one()
+    conv_id = (
+        await s.execute(
+            insert(Conversation)
+            .values(
+                id=uuid.uuid4(),
+                tenant_id=event.tenant_id,
+                session_id=event.session_id,
+                contact_id=contact_id,
+                chat_jid=chat,
+                is_group=group,
+            )
+            .on_conflict_do_update(
+                index_elements=[Conversation.session_id, Conversation.chat_jid],
+                set_={"updated_at": func.now()},
+            )
+            .returning(Conversation.id)
+        )
+    ).scalar_one()
+    created = (
+        await s.execute(
+            insert(Message)
+            .values(
+                id=uuid.uuid4(),
+                tenant_id=event.tenant_id,
+                session_id=event.session_id,
+                conversation_id=conv_id,
+                chat_jid=chat,
+                wa_message_id=p.key.id,
+                from_me=p.key.from_me,
+                sender_jid=p.sender_jid,
+                sender_name=p.push_name,
+                kind=p.kind,
+                text=p.text,
+                quoted=p.quoted.model_dump(mode="json") if p.quoted else None,
+                timestamp=p.timestamp,
+                status_rank=1 if p.key.from_me else 2,
+                raw=p.raw or None,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[Message.session_id, Message.chat_jid, Message.wa_message_id]
+            )
+            .returning(Message.id)
+        )
+    ).scalar_one_or_none()
     if created is None:  # a redelivery: nothing new to count
         return
-    await s.execute(update(Conversation).where(Conversation.id == conv_id).values(
-        unread_count=Conversation.unread_count + (0 if p.key.from_me else 1),
-        last_message=preview(p), last_message_at=p.timestamp, updated_at=func.now(),
-    ))
+    await s.execute(
+        update(Conversation)
+        .where(Conversation.id == conv_id)
+        .values(
+            unread_count=Conversation.unread_count + (0 if p.key.from_me else 1),
+            last_message=preview(p),
+            last_message_at=p.timestamp,
+            updated_at=func.now(),
+        )
+    )
 
 
 async def run_naive(*, engine: AsyncEngine, events: Sequence[MessageUpsert]) -> float:
@@ -326,8 +429,10 @@ async def run_naive(*, engine: AsyncEngine, events: Sequence[MessageUpsert]) -> 
 
 async def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     settings = Settings(
-        database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"],
-        consumer_batch=args.batch, instance_id="bench",
+        database_url=env["DATABASE_URL"],
+        redis_url=env["REDIS_URL"],
+        consumer_batch=args.batch,
+        instance_id="bench",
     )
     engine = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url)
@@ -338,10 +443,15 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, An
         rng = random.Random(args.seed)
         chats = make_chats(args.chats, rng)
         started = time.perf_counter()
-        events = make_events(args.messages, chats, tenant_id=tenant_id, session_id=session_id,
-                             seed=args.seed)
-        stderr("events_generated", n=len(events), chats=len(chats),
-               seconds=f"{time.perf_counter() - started:.2f}")
+        events = make_events(
+            args.messages, chats, tenant_id=tenant_id, session_id=session_id, seed=args.seed
+        )
+        stderr(
+            "events_generated",
+            n=len(events),
+            chats=len(chats),
+            seconds=f"{time.perf_counter() - started:.2f}",
+        )
         naive_n = min(args.messages, args.naive_messages)
         naive_events = events[:naive_n]
         naive_chats = len({e.payload.key.chat_jid for e in naive_events})
@@ -349,12 +459,23 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, An
         profile = cProfile.Profile() if args.profile else None
         ingest_runs: list[float] = []
         for r in range(args.repeat):
-            seconds = await run_ingest(settings=settings, engine=engine, redis=redis,
-                                       events=events, workers=args.workers, profile=profile)
+            seconds = await run_ingest(
+                settings=settings,
+                engine=engine,
+                redis=redis,
+                events=events,
+                workers=args.workers,
+                profile=profile,
+            )
             ingest_runs.append(seconds)
             counts = await table_counts(engine)
-            stderr("ingest_run", run=r + 1, seconds=f"{seconds:.3f}",
-                   msgs_per_s=f"{len(events) / seconds:.0f}", **counts)
+            stderr(
+                "ingest_run",
+                run=r + 1,
+                seconds=f"{seconds:.3f}",
+                msgs_per_s=f"{len(events) / seconds:.0f}",
+                **counts,
+            )
             error = check_counts(counts, messages=len(events), chats=len(chats))
             if error:
                 result["error"] = f"ingest run {r + 1}: {error}"
@@ -369,8 +490,13 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, An
                 seconds = await run_naive(engine=engine, events=naive_events)
                 naive_runs.append(seconds)
                 counts = await table_counts(engine)
-                stderr("naive_run", run=r + 1, seconds=f"{seconds:.3f}",
-                       msgs_per_s=f"{naive_n / seconds:.0f}", **counts)
+                stderr(
+                    "naive_run",
+                    run=r + 1,
+                    seconds=f"{seconds:.3f}",
+                    msgs_per_s=f"{naive_n / seconds:.0f}",
+                    **counts,
+                )
                 error = check_counts(counts, messages=naive_n, chats=naive_chats)
                 if error:
                     result["error"] = f"naive run {r + 1}: {error}"
@@ -380,26 +506,36 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, An
         await engine.dispose()
 
     n = args.messages
-    result.update({
-        "messages": n, "naive_messages": naive_n, "chats": args.chats,
-        "batch_size": args.batch, "workers": args.workers, "repeat": args.repeat,
-    })
+    result.update(
+        {
+            "messages": n,
+            "naive_messages": naive_n,
+            "chats": args.chats,
+            "batch_size": args.batch,
+            "workers": args.workers,
+            "repeat": args.repeat,
+        }
+    )
     if ingest_runs:
         best = min(ingest_runs)
-        result.update({
-            "ingest_msgs_per_s": round(n / best, 1),
-            "ingest_msgs_per_s_median": round(n / statistics.median(ingest_runs), 1),
-            "ingest_seconds": round(best, 3),
-            "ingest_runs_seconds": [round(s, 3) for s in ingest_runs],
-        })
+        result.update(
+            {
+                "ingest_msgs_per_s": round(n / best, 1),
+                "ingest_msgs_per_s_median": round(n / statistics.median(ingest_runs), 1),
+                "ingest_seconds": round(best, 3),
+                "ingest_runs_seconds": [round(s, 3) for s in ingest_runs],
+            }
+        )
     if naive_runs:
         best = min(naive_runs)
-        result.update({
-            "naive_msgs_per_s": round(naive_n / best, 1),
-            "naive_msgs_per_s_median": round(naive_n / statistics.median(naive_runs), 1),
-            "naive_seconds": round(best, 3),
-            "naive_runs_seconds": [round(s, 3) for s in naive_runs],
-        })
+        result.update(
+            {
+                "naive_msgs_per_s": round(naive_n / best, 1),
+                "naive_msgs_per_s_median": round(naive_n / statistics.median(naive_runs), 1),
+                "naive_seconds": round(best, 3),
+                "naive_runs_seconds": [round(s, 3) for s in naive_runs],
+            }
+        )
     if ingest_runs and naive_runs:
         result["ratio"] = round(result["ingest_msgs_per_s"] / result["naive_msgs_per_s"], 2)
         result["ratio_median"] = round(
@@ -427,18 +563,35 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/ingest.py", description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000, help="events for the worker (N)")
     parser.add_argument("--chats", type=int, default=500, help="distinct chats (C)")
-    parser.add_argument("--naive-messages", type=int, default=3_000,
-                        help="events for the naive path (min with N); rates are comparable")
+    parser.add_argument(
+        "--naive-messages",
+        type=int,
+        default=3_000,
+        help="events for the naive path (min with N); rates are comparable",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
-    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
-                        help="worker batch size (settings.consumer_batch)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="ingest workers (consumers of one group) in this process")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH,
+        help="worker batch size (settings.consumer_batch)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="ingest workers (consumers of one group) in this process",
+    )
     parser.add_argument("--seed", type=int, default=20260302)
-    parser.add_argument("--data", type=Path, default=Path(".data/bench"),
-                        help="folder of the embedded servers")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="write a cProfile of the ingest phase here (pstats format)")
+    parser.add_argument(
+        "--data", type=Path, default=Path(".data/bench"), help="folder of the embedded servers"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="write a cProfile of the ingest phase here (pstats format)",
+    )
     args = parser.parse_args(argv)
     if args.messages < args.chats:
         parser.error("--messages must be at least --chats (every chat gets a message)")

@@ -5,6 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from wacrm_common.chat_export import ExportedMessage, parse_chat_export
 
 CORPUS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"

@@ -42,8 +42,15 @@ def test_jid_from_phone_uses_default_region_for_national_numbers() -> None:
 
 @pytest.mark.parametrize(
     "phone",
-    ["", "abc", "+1 2", "(11) 98123-4567", "+55 11 98123-4567 ext. 12",
-     "5511987654321@s.whatsapp.net", "+55 11 98123-4567-99999999"],
+    [
+        "",
+        "abc",
+        "+1 2",
+        "(11) 98123-4567",
+        "+55 11 98123-4567 ext. 12",
+        "5511987654321@s.whatsapp.net",
+        "+55 11 98123-4567-99999999",
+    ],
 )
 def test_jid_from_phone_rejects_invalid_numbers(phone: str) -> None:
     with pytest.raises(InvalidInput) as caught:
@@ -109,7 +116,10 @@ def test_jid_predicates_classify_servers(
     jid: str, group: bool, lid: bool, phone: bool, ignored: bool
 ) -> None:
     assert (is_group(jid), is_lid(jid), is_phone_jid(jid), is_ignored_chat(jid)) == (
-        group, lid, phone, ignored,
+        group,
+        lid,
+        phone,
+        ignored,
     )
 
 

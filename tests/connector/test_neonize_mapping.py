@@ -83,8 +83,7 @@ PDF_SHA = bytes(range(32))
 
 
 def _jid(user: str, server: str, *, device: int = 0) -> JID:
-    return JID(User=user, Server=server, Device=device, RawAgent=0, Integrator=0,
-               IsEmpty=False)
+    return JID(User=user, Server=server, Device=device, RawAgent=0, Integrator=0, IsEmpty=False)
 
 
 def _empty_jid() -> JID:
@@ -114,8 +113,9 @@ def _ev(
         RecipientAlt=_empty_jid(),
         BroadcastListOwner=_empty_jid(),
     )
-    info = MessageInfo(MessageSource=source, ID=message_id, Pushname=push_name,
-                       Timestamp=timestamp, Type="text")
+    info = MessageInfo(
+        MessageSource=source, ID=message_id, Pushname=push_name, Timestamp=timestamp, Type="text"
+    )
     return MessageEv(Info=info, Message=message, Raw=message)
 
 
@@ -138,7 +138,10 @@ def _upsert(ev: MessageEv) -> MessageUpsert:
     after = datetime.now(UTC)
     assert isinstance(event, MessageUpsert)
     assert (event.v, event.type, event.tenant_id, event.session_id) == (
-        1, "message.upsert", TENANT, SESSION,
+        1,
+        "message.upsert",
+        TENANT,
+        SESSION,
     )
     assert event.event_id.version == 4
     assert before <= event.occurred_at <= after
@@ -148,16 +151,27 @@ def _upsert(ev: MessageEv) -> MessageUpsert:
 
 
 def _pdf() -> DocumentMessage:
-    return DocumentMessage(fileName="Orçamento 2024.pdf", mimetype="application/pdf",
-                           caption="segue o orçamento", fileLength=183456,
-                           fileSHA256=PDF_SHA, pageCount=2)
+    return DocumentMessage(
+        fileName="Orçamento 2024.pdf",
+        mimetype="application/pdf",
+        caption="segue o orçamento",
+        fileLength=183456,
+        fileSHA256=PDF_SHA,
+        pageCount=2,
+    )
 
 
 def _pdf_payload(ev: MessageEv) -> MessagePayload:
     return _payload(
-        ev, kind="document", text="segue o orçamento",
-        media=MediaInfo(mimetype="application/pdf", size=183456, sha256=PDF_SHA.hex(),
-                        file_name="Orçamento 2024.pdf"),
+        ev,
+        kind="document",
+        text="segue o orçamento",
+        media=MediaInfo(
+            mimetype="application/pdf",
+            size=183456,
+            sha256=PDF_SHA.hex(),
+            file_name="Orçamento 2024.pdf",
+        ),
     )
 
 
@@ -181,9 +195,14 @@ def test_map_message_extended_text_with_quoted_reply_and_mentions() -> None:
     event = _upsert(ev)
 
     assert event.payload == _payload(
-        ev, kind="text", text="R$ 50",
-        quoted=Quoted(id="3EB0AAAA0000000000A1", sender_jid="5511912345678@s.whatsapp.net",
-                      text="qual o preço?"),
+        ev,
+        kind="text",
+        text="R$ 50",
+        quoted=Quoted(
+            id="3EB0AAAA0000000000A1",
+            sender_jid="5511912345678@s.whatsapp.net",
+            text="qual o preço?",
+        ),
         mentions=("5511912345678@s.whatsapp.net", "98765432101234@lid"),
     )
 
@@ -201,24 +220,37 @@ def test_map_message_ephemeral_wrapped_extended_text_is_unwrapped() -> None:
 
 
 def test_map_message_view_once_v2_image_keeps_media() -> None:
-    image = ImageMessage(caption="foto", mimetype="image/jpeg", fileLength=48213,
-                         fileSHA256=b"\xab" * 32, width=1080, height=1920,
-                         mediaKey=b"\x01" * 32, directPath="/v/t62.7118-24/abc")
+    image = ImageMessage(
+        caption="foto",
+        mimetype="image/jpeg",
+        fileLength=48213,
+        fileSHA256=b"\xab" * 32,
+        width=1080,
+        height=1920,
+        mediaKey=b"\x01" * 32,
+        directPath="/v/t62.7118-24/abc",
+    )
     ev = _ev(Message(viewOnceMessageV2=FutureProofMessage(message=Message(imageMessage=image))))
     ev.IsViewOnceV2 = True
 
     event = _upsert(ev)
 
     assert event.payload == _payload(
-        ev, kind="image", text="foto",
-        media=MediaInfo(mimetype="image/jpeg", size=48213, sha256="ab" * 32, width=1080,
-                        height=1920),
+        ev,
+        kind="image",
+        text="foto",
+        media=MediaInfo(
+            mimetype="image/jpeg", size=48213, sha256="ab" * 32, width=1080, height=1920
+        ),
     )
 
 
 def test_map_message_document_with_caption_pdf() -> None:
-    ev = _ev(Message(documentWithCaptionMessage=FutureProofMessage(
-        message=Message(documentMessage=_pdf()))))
+    ev = _ev(
+        Message(
+            documentWithCaptionMessage=FutureProofMessage(message=Message(documentMessage=_pdf()))
+        )
+    )
 
     event = _upsert(ev)
 
@@ -226,8 +258,9 @@ def test_map_message_document_with_caption_pdf() -> None:
 
 
 def test_map_message_document_with_caption_inside_ephemeral_gives_same_result() -> None:
-    doc = Message(documentWithCaptionMessage=FutureProofMessage(
-        message=Message(documentMessage=_pdf())))
+    doc = Message(
+        documentWithCaptionMessage=FutureProofMessage(message=Message(documentMessage=_pdf()))
+    )
     ev = _ev(Message(ephemeralMessage=FutureProofMessage(message=doc)))
 
     event = _upsert(ev)
@@ -236,16 +269,21 @@ def test_map_message_document_with_caption_inside_ephemeral_gives_same_result() 
 
 
 def test_map_message_ptt_audio_is_voice() -> None:
-    audio = AudioMessage(mimetype="audio/ogg; codecs=opus", PTT=True, seconds=7,
-                         fileLength=11940, fileSHA256=b"\x10" * 32)
+    audio = AudioMessage(
+        mimetype="audio/ogg; codecs=opus",
+        PTT=True,
+        seconds=7,
+        fileLength=11940,
+        fileSHA256=b"\x10" * 32,
+    )
     ev = _ev(Message(audioMessage=audio))
 
     event = _upsert(ev)
 
     assert event.payload == _payload(
-        ev, kind="voice",
-        media=MediaInfo(mimetype="audio/ogg; codecs=opus", size=11940, sha256="10" * 32,
-                        seconds=7),
+        ev,
+        kind="voice",
+        media=MediaInfo(mimetype="audio/ogg; codecs=opus", size=11940, sha256="10" * 32, seconds=7),
     )
 
 
@@ -260,32 +298,46 @@ def test_map_message_audio_without_ptt_is_audio() -> None:
 
 
 def test_map_message_lottie_wrapped_sticker() -> None:
-    sticker = StickerMessage(mimetype="image/webp", isAnimated=True, width=512, height=512,
-                             fileLength=30112, fileSHA256=b"\x5a" * 32)
-    ev = _ev(Message(lottieStickerMessage=FutureProofMessage(
-        message=Message(stickerMessage=sticker))))
+    sticker = StickerMessage(
+        mimetype="image/webp",
+        isAnimated=True,
+        width=512,
+        height=512,
+        fileLength=30112,
+        fileSHA256=b"\x5a" * 32,
+    )
+    ev = _ev(
+        Message(lottieStickerMessage=FutureProofMessage(message=Message(stickerMessage=sticker)))
+    )
 
     event = _upsert(ev)
 
     assert event.payload == _payload(
-        ev, kind="sticker",
-        media=MediaInfo(mimetype="image/webp", size=30112, sha256="5a" * 32, width=512,
-                        height=512),
+        ev,
+        kind="sticker",
+        media=MediaInfo(mimetype="image/webp", size=30112, sha256="5a" * 32, width=512, height=512),
     )
 
 
 def test_map_message_location_inside_ephemeral() -> None:
-    location = LocationMessage(degreesLatitude=-23.55, degreesLongitude=-46.63,
-                               name="Av. Paulista", address="São Paulo - SP")
-    ev = _ev(Message(ephemeralMessage=FutureProofMessage(
-        message=Message(locationMessage=location))))
+    location = LocationMessage(
+        degreesLatitude=-23.55,
+        degreesLongitude=-46.63,
+        name="Av. Paulista",
+        address="São Paulo - SP",
+    )
+    ev = _ev(
+        Message(ephemeralMessage=FutureProofMessage(message=Message(locationMessage=location)))
+    )
 
     event = _upsert(ev)
 
     assert event.payload == _payload(
-        ev, kind="location",
-        location=Location(latitude=-23.55, longitude=-46.63, name="Av. Paulista",
-                          address="São Paulo - SP"),
+        ev,
+        kind="location",
+        location=Location(
+            latitude=-23.55, longitude=-46.63, name="Av. Paulista", address="São Paulo - SP"
+        ),
     )
 
 
@@ -293,10 +345,17 @@ def test_map_message_contacts_carry_vcards() -> None:
     ana = "BEGIN:VCARD\nVERSION:3.0\nFN:Ana\nTEL;waid=5531988887777:+55 31 98888-7777\nEND:VCARD"
     bia = "BEGIN:VCARD\nVERSION:3.0\nFN:Bia\nEND:VCARD"
     one = _ev(Message(contactMessage=ContactMessage(displayName="Ana", vcard=ana)))
-    many = _ev(Message(contactsArrayMessage=ContactsArrayMessage(
-        displayName="2 contatos",
-        contacts=[ContactMessage(displayName="Ana", vcard=ana),
-                  ContactMessage(displayName="Bia", vcard=bia)])))
+    many = _ev(
+        Message(
+            contactsArrayMessage=ContactsArrayMessage(
+                displayName="2 contatos",
+                contacts=[
+                    ContactMessage(displayName="Ana", vcard=ana),
+                    ContactMessage(displayName="Bia", vcard=bia),
+                ],
+            )
+        )
+    )
 
     assert _upsert(one).payload == _payload(one, kind="contact", text="Ana", vcards=(ana,))
     assert _upsert(many).payload == _payload(
@@ -305,22 +364,29 @@ def test_map_message_contacts_carry_vcards() -> None:
 
 
 def test_map_message_poll_creation_keeps_question_as_text() -> None:
-    poll = PollCreationMessage(name="Melhor horário?", selectableOptionsCount=1,
-                               options=[PollCreationMessage.Option(optionName="Manhã"),
-                                        PollCreationMessage.Option(optionName="Tarde")])
+    poll = PollCreationMessage(
+        name="Melhor horário?",
+        selectableOptionsCount=1,
+        options=[
+            PollCreationMessage.Option(optionName="Manhã"),
+            PollCreationMessage.Option(optionName="Tarde"),
+        ],
+    )
     ev = _ev(Message(pollCreationMessageV3=poll))
 
     event = _upsert(ev)
 
     assert event.payload == _payload(ev, kind="poll", text="Melhor horário?")
     assert event.payload.raw["Message"]["pollCreationMessageV3"]["options"] == [
-        {"optionName": "Manhã"}, {"optionName": "Tarde"},
+        {"optionName": "Manhã"},
+        {"optionName": "Tarde"},
     ]
 
 
 def test_map_message_unknown_content_is_unsupported_without_text() -> None:
-    invite = GroupInviteMessage(groupJID="120363151623077576@g.us", inviteCode="AbCd",
-                                groupName="Clientes VIP")
+    invite = GroupInviteMessage(
+        groupJID="120363151623077576@g.us", inviteCode="AbCd", groupName="Clientes VIP"
+    )
     ev = _ev(Message(groupInviteMessage=invite))
 
     event = _upsert(ev)
@@ -347,45 +413,62 @@ def test_map_message_context_info_only_is_unsupported_not_dropped() -> None:
 
 
 def test_map_message_key_distribution_only_is_ignored() -> None:
-    skdm = SenderKeyDistributionMessage(groupID="120363151623077576@g.us",
-                                        axolotlSenderKeyDistributionMessage=b"\x33" * 8)
-    ev = _ev(Message(senderKeyDistributionMessage=skdm),
-             chat=_jid("120363151623077576", "g.us"), is_group=True)
+    skdm = SenderKeyDistributionMessage(
+        groupID="120363151623077576@g.us", axolotlSenderKeyDistributionMessage=b"\x33" * 8
+    )
+    ev = _ev(
+        Message(senderKeyDistributionMessage=skdm),
+        chat=_jid("120363151623077576", "g.us"),
+        is_group=True,
+    )
 
     assert map_message(ev, **IDS) is None
     assert map_message_event(ev, **IDS) is None
 
 
 def test_map_message_status_broadcast_is_ignored() -> None:
-    ev = _ev(Message(imageMessage=ImageMessage(caption="promo", mimetype="image/jpeg")),
-             chat=_jid("status", "broadcast"), sender=_jid("128123286851838", "lid"),
-             is_group=True)
+    ev = _ev(
+        Message(imageMessage=ImageMessage(caption="promo", mimetype="image/jpeg")),
+        chat=_jid("status", "broadcast"),
+        sender=_jid("128123286851838", "lid"),
+        is_group=True,
+    )
 
     assert map_message(ev, **IDS) is None
     assert map_message_event(ev, **IDS) is None
 
 
 def test_map_message_newsletter_is_ignored() -> None:
-    ev = _ev(Message(conversation="Novidades da semana"),
-             chat=_jid("120363168033477807", "newsletter"),
-             sender=_jid("120363168033477807", "newsletter"))
+    ev = _ev(
+        Message(conversation="Novidades da semana"),
+        chat=_jid("120363168033477807", "newsletter"),
+        sender=_jid("120363168033477807", "newsletter"),
+    )
 
     assert map_message(ev, **IDS) is None
     assert map_message_event(ev, **IDS) is None
 
 
 def test_map_message_group_lid_sender_with_phone_alt() -> None:
-    ev = _ev(Message(conversation="bom dia grupo"), chat=_jid("120363151623077576", "g.us"),
-             sender=_jid("98765432101234", "lid", device=3),
-             sender_alt=_jid("5531988887777", "s.whatsapp.net"), is_group=True,
-             push_name="Ana")
+    ev = _ev(
+        Message(conversation="bom dia grupo"),
+        chat=_jid("120363151623077576", "g.us"),
+        sender=_jid("98765432101234", "lid", device=3),
+        sender_alt=_jid("5531988887777", "s.whatsapp.net"),
+        is_group=True,
+        push_name="Ana",
+    )
 
     event = _upsert(ev)
 
     assert event.payload == _payload(
         ev,
-        key=MessageKey(chat_jid="120363151623077576@g.us", id="3EB0C431C26A1916E07E",
-                       from_me=False, participant="98765432101234@lid"),
+        key=MessageKey(
+            chat_jid="120363151623077576@g.us",
+            id="3EB0C431C26A1916E07E",
+            from_me=False,
+            participant="98765432101234@lid",
+        ),
         sender_jid="98765432101234@lid",
         sender_alt_jid="5531988887777@s.whatsapp.net",
         push_name="Ana",
@@ -403,8 +486,7 @@ def test_map_message_lid_only_chat_keeps_lid_and_no_phone() -> None:
 
     assert event.payload == _payload(
         ev,
-        key=MessageKey(chat_jid="192234817380569@lid", id="3EB0C431C26A1916E07E",
-                       from_me=False),
+        key=MessageKey(chat_jid="192234817380569@lid", id="3EB0C431C26A1916E07E", from_me=False),
         sender_jid="192234817380569@lid",
         push_name=None,
         kind="text",
@@ -414,8 +496,12 @@ def test_map_message_lid_only_chat_keeps_lid_and_no_phone() -> None:
 
 
 def test_map_message_from_me_on_phone_keeps_direction() -> None:
-    ev = _ev(Message(conversation="Olá! Como posso ajudar?"),
-             sender=_jid("5511955554444", "s.whatsapp.net"), from_me=True, push_name="Loja")
+    ev = _ev(
+        Message(conversation="Olá! Como posso ajudar?"),
+        sender=_jid("5511955554444", "s.whatsapp.net"),
+        from_me=True,
+        push_name="Loja",
+    )
 
     event = _upsert(ev)
 
@@ -469,7 +555,8 @@ def test_map_message_raw_is_json_serialisable() -> None:
 def test_map_reaction_targets_the_reacted_message() -> None:
     reaction = ReactionMessage(
         key=WaMessageKey(remoteJID=CUSTOMER, fromMe=False, ID="3EB0BBBB0000000000B2"),
-        text="❤️", senderTimestampMS=1789015560000,
+        text="❤️",
+        senderTimestampMS=1789015560000,
     )
     ev = _ev(Message(reactionMessage=reaction))
 
@@ -478,7 +565,9 @@ def test_map_reaction_targets_the_reacted_message() -> None:
     assert map_message(ev, **IDS) is None
     assert event is not None
     assert (event.type, event.tenant_id, event.session_id) == (
-        "message.reaction", TENANT, SESSION,
+        "message.reaction",
+        TENANT,
+        SESSION,
     )
     assert event.payload == ReactionPayload(
         key=MessageKey(chat_jid=CUSTOMER, id="3EB0BBBB0000000000B2", from_me=True),
@@ -517,11 +606,19 @@ def test_map_edit_from_edited_message_wrapper() -> None:
 def test_map_revoke_by_group_admin_names_the_original_sender() -> None:
     protocol = ProtocolMessage(
         type=ProtocolMessage.REVOKE,
-        key=WaMessageKey(remoteJID="120363151623077576@g.us", fromMe=False,
-                         ID="3EB0CCCC0000000000C3", participant="98765432101234@lid"),
+        key=WaMessageKey(
+            remoteJID="120363151623077576@g.us",
+            fromMe=False,
+            ID="3EB0CCCC0000000000C3",
+            participant="98765432101234@lid",
+        ),
     )
-    ev = _ev(Message(protocolMessage=protocol), chat=_jid("120363151623077576", "g.us"),
-             sender=_jid("11122233344455", "lid"), is_group=True)
+    ev = _ev(
+        Message(protocolMessage=protocol),
+        chat=_jid("120363151623077576", "g.us"),
+        sender=_jid("11122233344455", "lid"),
+        is_group=True,
+    )
 
     event = map_message_event(ev, **IDS)
 
@@ -529,17 +626,25 @@ def test_map_revoke_by_group_admin_names_the_original_sender() -> None:
     assert event is not None
     assert event.type == "message.revoke"
     assert event.payload == RevokePayload(
-        key=MessageKey(chat_jid="120363151623077576@g.us", id="3EB0CCCC0000000000C3",
-                       from_me=False, participant="98765432101234@lid"),
+        key=MessageKey(
+            chat_jid="120363151623077576@g.us",
+            id="3EB0CCCC0000000000C3",
+            from_me=False,
+            participant="98765432101234@lid",
+        ),
         timestamp=WHEN,
     )
 
 
 def test_map_receipt_read_updates_every_id() -> None:
     ev = Receipt(
-        MessageSource=MessageSource(Chat=_jid("5511987654321", "s.whatsapp.net"),
-                                    Sender=_jid("5511987654321", "s.whatsapp.net", device=4),
-                                    IsFromMe=False, IsGroup=False, SenderAlt=_empty_jid()),
+        MessageSource=MessageSource(
+            Chat=_jid("5511987654321", "s.whatsapp.net"),
+            Sender=_jid("5511987654321", "s.whatsapp.net", device=4),
+            IsFromMe=False,
+            IsGroup=False,
+            SenderAlt=_empty_jid(),
+        ),
         MessageIDs=["3EB0A", "3EB0B", "3EB0C"],
         Timestamp=1789015563,
         Type=Receipt.READ,
@@ -559,15 +664,27 @@ def test_map_receipt_read_updates_every_id() -> None:
 
 @pytest.mark.parametrize(
     ("receipt_type", "status"),
-    [(Receipt.DELIVERED, "delivered"), (Receipt.READ, "read"), (Receipt.PLAYED, "played"),
-     (Receipt.READ_SELF, None), (Receipt.PLAYED_SELF, None), (Receipt.SENDER, None),
-     (Receipt.RETRY, None), (Receipt.SERVER_ERROR, None), (Receipt.INACTIVE, None)],
+    [
+        (Receipt.DELIVERED, "delivered"),
+        (Receipt.READ, "read"),
+        (Receipt.PLAYED, "played"),
+        (Receipt.READ_SELF, None),
+        (Receipt.PLAYED_SELF, None),
+        (Receipt.SENDER, None),
+        (Receipt.RETRY, None),
+        (Receipt.SERVER_ERROR, None),
+        (Receipt.INACTIVE, None),
+    ],
 )
 def test_map_receipt_maps_only_tick_types(
     receipt_type: Receipt.ReceiptType.ValueType, status: str | None
 ) -> None:
-    ev = Receipt(MessageSource=MessageSource(Chat=_jid("5511987654321", "s.whatsapp.net")),
-                 MessageIDs=["3EB0A"], Timestamp=1789015503, Type=receipt_type)
+    ev = Receipt(
+        MessageSource=MessageSource(Chat=_jid("5511987654321", "s.whatsapp.net")),
+        MessageIDs=["3EB0A"],
+        Timestamp=1789015503,
+        Type=receipt_type,
+    )
 
     event = map_receipt(ev, **IDS)
 
@@ -575,18 +692,27 @@ def test_map_receipt_maps_only_tick_types(
 
 
 def test_map_receipt_without_type_is_not_read_as_delivered() -> None:
-    ev = Receipt(MessageSource=MessageSource(Chat=_jid("5511987654321", "s.whatsapp.net")),
-                 MessageIDs=["3EB0A"], Timestamp=1789015503)
+    ev = Receipt(
+        MessageSource=MessageSource(Chat=_jid("5511987654321", "s.whatsapp.net")),
+        MessageIDs=["3EB0A"],
+        Timestamp=1789015503,
+    )
 
     assert map_receipt(ev, **IDS) is None
 
 
 def test_sim_text_message_round_trips_through_mapping() -> None:
-    ev = text_message_ev(chat_jid="120363151623077576@g.us",
-                         sender_jid="98765432101234:2@lid", message_id="SIM-0001",
-                         text="bom dia grupo", timestamp=WHEN, push_name="Ana",
-                         is_group=True, sender_alt_jid="5531988887777@s.whatsapp.net",
-                         quoted=("SIM-0000", "5511987654321@s.whatsapp.net", "oi"))
+    ev = text_message_ev(
+        chat_jid="120363151623077576@g.us",
+        sender_jid="98765432101234:2@lid",
+        message_id="SIM-0001",
+        text="bom dia grupo",
+        timestamp=WHEN,
+        push_name="Ana",
+        is_group=True,
+        sender_alt_jid="5531988887777@s.whatsapp.net",
+        quoted=("SIM-0000", "5511987654321@s.whatsapp.net", "oi"),
+    )
 
     event = _upsert(ev)
 
@@ -594,8 +720,12 @@ def test_sim_text_message_round_trips_through_mapping() -> None:
     assert ev.Info.MessageSource.AddressingMode == AddressingMode.LID
     assert event.payload == _payload(
         ev,
-        key=MessageKey(chat_jid="120363151623077576@g.us", id="SIM-0001", from_me=False,
-                       participant="98765432101234@lid"),
+        key=MessageKey(
+            chat_jid="120363151623077576@g.us",
+            id="SIM-0001",
+            from_me=False,
+            participant="98765432101234@lid",
+        ),
         sender_jid="98765432101234@lid",
         sender_alt_jid="5531988887777@s.whatsapp.net",
         push_name="Ana",
@@ -607,43 +737,65 @@ def test_sim_text_message_round_trips_through_mapping() -> None:
 
 
 def test_sim_plain_text_message_uses_conversation() -> None:
-    ev = text_message_ev(chat_jid=CUSTOMER, sender_jid=CUSTOMER, message_id="SIM-0002",
-                         text="oi", timestamp=WHEN)
+    ev = text_message_ev(
+        chat_jid=CUSTOMER, sender_jid=CUSTOMER, message_id="SIM-0002", text="oi", timestamp=WHEN
+    )
 
     event = _upsert(ev)
 
     assert ev.Message == Message(conversation="oi")
     assert event.payload == _payload(
-        ev, key=MessageKey(chat_jid=CUSTOMER, id="SIM-0002", from_me=False), push_name=None,
-        kind="text", text="oi",
+        ev,
+        key=MessageKey(chat_jid=CUSTOMER, id="SIM-0002", from_me=False),
+        push_name=None,
+        kind="text",
+        text="oi",
     )
 
 
 def test_sim_builders_refuse_naive_timestamps() -> None:
     with pytest.raises(ValueError, match="timezone"):
-        text_message_ev(chat_jid=CUSTOMER, sender_jid=CUSTOMER, message_id="SIM-0003",
-                        text="oi", timestamp=datetime(2026, 9, 10, 4, 45, 3))
+        text_message_ev(
+            chat_jid=CUSTOMER,
+            sender_jid=CUSTOMER,
+            message_id="SIM-0003",
+            text="oi",
+            timestamp=datetime(2026, 9, 10, 4, 45, 3),
+        )
 
 
 def test_sim_receipt_round_trips_through_mapping() -> None:
-    ev = receipt_ev(chat_jid=CUSTOMER, sender_jid=CUSTOMER,
-                    message_ids=["SIM-0001", "SIM-0002", "SIM-0003"], kind="played",
-                    timestamp=WHEN)
+    ev = receipt_ev(
+        chat_jid=CUSTOMER,
+        sender_jid=CUSTOMER,
+        message_ids=["SIM-0001", "SIM-0002", "SIM-0003"],
+        kind="played",
+        timestamp=WHEN,
+    )
 
     event = map_receipt(ev, **IDS)
 
     assert ev.Timestamp == 1789015503
     assert event is not None
-    assert event.payload == StatusPayload(chat_jid=CUSTOMER,
-                                          message_ids=("SIM-0001", "SIM-0002", "SIM-0003"),
-                                          status="played", timestamp=WHEN)
+    assert event.payload == StatusPayload(
+        chat_jid=CUSTOMER,
+        message_ids=("SIM-0001", "SIM-0002", "SIM-0003"),
+        status="played",
+        timestamp=WHEN,
+    )
 
 
 @pytest.mark.parametrize(
     "text",
-    ["5511987654321@s.whatsapp.net", "5511987654321:12@s.whatsapp.net",
-     "5511987654321.1:2@s.whatsapp.net", "98765432101234@lid", "120363151623077576@g.us",
-     "status@broadcast", "s.whatsapp.net"],
+    [
+        "5511987654321@s.whatsapp.net",
+        "5511987654321:12@s.whatsapp.net",
+        "5511987654321.1:2@s.whatsapp.net",
+        "98765432101234@lid",
+        "120363151623077576@g.us",
+        "status@broadcast",
+        "s.whatsapp.net",
+    ],
 )
 def test_jid_to_str_inverts_str_to_jid(text: str) -> None:
     assert jid_to_str(str_to_jid(text)) == text
@@ -651,15 +803,23 @@ def test_jid_to_str_inverts_str_to_jid(text: str) -> None:
 
 def test_str_to_jid_parts() -> None:
     assert str_to_jid("5511987654321.1:2@s.whatsapp.net") == JID(
-        User="5511987654321", RawAgent=1, Device=2, Integrator=0, Server="s.whatsapp.net",
+        User="5511987654321",
+        RawAgent=1,
+        Device=2,
+        Integrator=0,
+        Server="s.whatsapp.net",
         IsEmpty=False,
     )
     assert str_to_jid("") == JID(User="", Server="", IsEmpty=True)
 
 
 @pytest.mark.parametrize(
-    "text", ["5511987654321:x@s.whatsapp.net", "5511987654321:-1@s.whatsapp.net",
-             "5511987654321.a:1@s.whatsapp.net"],
+    "text",
+    [
+        "5511987654321:x@s.whatsapp.net",
+        "5511987654321:-1@s.whatsapp.net",
+        "5511987654321.a:1@s.whatsapp.net",
+    ],
 )
 def test_str_to_jid_rejects_malformed_parts(text: str) -> None:
     with pytest.raises(InvalidInput) as caught:

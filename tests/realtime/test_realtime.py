@@ -145,15 +145,21 @@ def make_seat(
     async def make(name: str) -> Seat:
         tenant = Tenant(id=uuid.uuid4(), name=name)
         user = User(
-            id=uuid.uuid4(), tenant_id=tenant.id, email=f"{name.lower()}@example.com",
-            name=f"{name} agent", password_hash=_PASSWORD_HASH,
+            id=uuid.uuid4(),
+            tenant_id=tenant.id,
+            email=f"{name.lower()}@example.com",
+            name=f"{name} agent",
+            password_hash=_PASSWORD_HASH,
         )
         wa = WaSession(id=uuid.uuid4(), tenant_id=tenant.id, name=f"{name} phone", driver="sim")
         contact = Contact(
             id=uuid.uuid4(), tenant_id=tenant.id, wa_id="5511999990000@s.whatsapp.net"
         )
         conversation = Conversation(
-            id=uuid.uuid4(), tenant_id=tenant.id, session_id=wa.id, contact_id=contact.id,
+            id=uuid.uuid4(),
+            tenant_id=tenant.id,
+            session_id=wa.id,
+            contact_id=contact.id,
             chat_jid=contact.wa_id,
         )
         async with sessions() as session, session.begin():
@@ -190,7 +196,9 @@ async def announce(
 ) -> Sent:
     payload = {"n": n, "tenant": str(tenant_id)}
     event = rt.RtEvent(
-        tenant_id=tenant_id, rooms=rooms or (rt.tenant_room(tenant_id),), name=name,
+        tenant_id=tenant_id,
+        rooms=rooms or (rt.tenant_room(tenant_id),),
+        name=name,
         payload=payload,
     )
     entry_id = await publish(redis, rt.STREAM, event, maxlen=10_000)
@@ -279,7 +287,10 @@ async def test_relay_delivers_once_to_client_in_both_rooms(
     assert await inbox.call("join", {"conversation_id": str(seat.conversation_id)}) == {"ok": True}
 
     both = await announce(
-        redis, seat.tenant_id, 1, name="message.created",
+        redis,
+        seat.tenant_id,
+        1,
+        name="message.created",
         rooms=(rt.tenant_room(seat.tenant_id), rt.conversation_room(seat.conversation_id)),
     )
     only_conversation = await announce(
@@ -302,9 +313,19 @@ async def test_relay_skips_malformed_entries(
     await redis.xadd(rt.STREAM, {"e": b"{not json"})
     await redis.xadd(rt.STREAM, {"other": b"field"})
     await redis.xadd(rt.STREAM, {"e": b'{"tenant_id": "x", "rooms": [], "name": "nope"}'})
-    await redis.xadd(rt.STREAM, {"e": rt.RtEvent(
-        tenant_id=seat.tenant_id, rooms=(), name="session.updated", payload={},
-    ).model_dump_json().encode()})
+    await redis.xadd(
+        rt.STREAM,
+        {
+            "e": rt.RtEvent(
+                tenant_id=seat.tenant_id,
+                rooms=(),
+                name="session.updated",
+                payload={},
+            )
+            .model_dump_json()
+            .encode()
+        },
+    )
     after = await announce(redis, seat.tenant_id, 1)
     await inbox.until(after.id)
 
@@ -333,7 +354,8 @@ async def test_relay_resumes_after_redis_outage(
             during = await announce(redis, seat.tenant_id, 2)
             await wait_for(
                 lambda: sample("realtime_relay_errors_total") > errors,
-                timeout=TIMEOUT, what="the relay to notice the outage",
+                timeout=TIMEOUT,
+                what="the relay to notice the outage",
             )
             await proxy.start()
             after = await announce(redis, seat.tenant_id, 3)
@@ -560,7 +582,8 @@ async def test_metrics_count_connected_clients(connect: Connect, make_seat: Seat
     await inbox.client.disconnect()
 
     await wait_for(
-        lambda: sample("realtime_connected_clients") == before, timeout=TIMEOUT,
+        lambda: sample("realtime_connected_clients") == before,
+        timeout=TIMEOUT,
         what="the gauge to drop",
     )
 
