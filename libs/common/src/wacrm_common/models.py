@@ -97,6 +97,11 @@ class WaSession(Base):
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
+    @property
+    def simulator(self) -> bool:
+        """Sessions of the `sim` driver are simulated accounts, and say so everywhere."""
+        return self.driver == "sim"
+
 
 class Contact(Base):
     __tablename__ = "contacts"

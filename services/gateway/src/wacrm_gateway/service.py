@@ -46,21 +46,11 @@ async def get_conversation(
 
 
 def message_event(msg: Message, name: rt.RtName) -> rt.RtEvent:
-    return rt.RtEvent(
-        tenant_id=msg.tenant_id,
-        rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
-        name=name,
-        payload=rt.MessageView.model_validate(msg).model_dump(mode="json"),
-    )
+    return rt.message_event(msg.tenant_id, rt.MessageView.model_validate(msg), name)
 
 
 def conversation_event(conv: Conversation) -> rt.RtEvent:
-    return rt.RtEvent(
-        tenant_id=conv.tenant_id,
-        rooms=(rt.tenant_room(conv.tenant_id),),
-        name="conversation.updated",
-        payload=rt.ConversationView.model_validate(conv).model_dump(mode="json"),
-    )
+    return rt.conversation_event(conv.tenant_id, rt.ConversationView.model_validate(conv))
 
 
 async def stage(

@@ -184,15 +184,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
     if not created:
         return []
     bumped = await _bump_conversations(created, session=session)
-    out = [
-        rt.RtEvent(
-            tenant_id=msg.tenant_id,
-            rooms=(rt.tenant_room(msg.tenant_id), rt.conversation_room(msg.conversation_id)),
-            name="message.created",
-            payload=message_view(msg).model_dump(mode="json"),
-        )
-        for msg in created
-    ]
+    out = [rt.message_event(m.tenant_id, message_view(m), "message.created") for m in created]
     out += [_conversation_event(c) for c in bumped]
     return out
 
@@ -307,12 +299,7 @@ async def load_conversations(ids: list[uuid.UUID], *, session: AsyncSession) -> 
 
 
 def _conversation_event(conv: Conversation) -> rt.RtEvent:
-    return rt.RtEvent(
-        tenant_id=conv.tenant_id,
-        rooms=(rt.tenant_room(conv.tenant_id),),
-        name="conversation.updated",
-        payload=rt.ConversationView.model_validate(conv).model_dump(mode="json"),
-    )
+    return rt.conversation_event(conv.tenant_id, rt.ConversationView.model_validate(conv))
 
 
 async def handle_contact_updates(
@@ -407,12 +394,7 @@ async def handle_statuses(
         .execution_options(populate_existing=True)
     )
     return [
-        rt.RtEvent(
-            tenant_id=m.tenant_id,
-            rooms=(rt.tenant_room(m.tenant_id), rt.conversation_room(m.conversation_id)),
-            name="message.updated",
-            payload=rt.MessageView.model_validate(m).model_dump(mode="json"),
-        )
+        rt.message_event(m.tenant_id, rt.MessageView.model_validate(m), "message.updated")
         for m in rows.scalars()
     ]
 
@@ -439,21 +421,7 @@ async def handle_session_event(event: WaEvent, *, session: AsyncSession) -> list
 
 
 def session_event(ws: WaSession) -> rt.RtEvent:
-    view = rt.SessionView(
-        id=ws.id,
-        name=ws.name,
-        driver=ws.driver,
-        status=ws.status,
-        jid=ws.jid,
-        qr=ws.qr,
-        simulator=ws.driver == "sim",
-    )
-    return rt.RtEvent(
-        tenant_id=ws.tenant_id,
-        rooms=(rt.tenant_room(ws.tenant_id),),
-        name="session.updated",
-        payload=view.model_dump(mode="json"),
-    )
+    return rt.session_event(ws.tenant_id, rt.SessionView.model_validate(ws))
 
 
 UUIDS = ARRAY(UUID(as_uuid=True))

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from wacrm_common.logging import configure_logging
-from wacrm_common.settings import Settings
+from wacrm_common.serve import serve
 from wacrm_connector.app import create_app
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.bind_host,
-        port=settings.connector_port,
-        log_config=None,
-        timeout_graceful_shutdown=20,
-    )
+    serve(create_app, host=lambda s: s.bind_host, port=lambda s: s.connector_port)
 
 
 if __name__ == "__main__":

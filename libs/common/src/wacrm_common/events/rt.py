@@ -67,7 +67,7 @@ class SessionView(View):
     status: str
     jid: str | None
     qr: str | None = None
-    simulator: bool
+    simulator: bool  # True for the `sim` driver: a simulated account, not WhatsApp
 
 
 class RtEvent(Frozen):
@@ -88,3 +88,31 @@ def tenant_room(tenant_id: uuid.UUID | str) -> str:
 
 def conversation_room(conversation_id: uuid.UUID | str) -> str:
     return f"conversation:{conversation_id}"
+
+
+def message_event(tenant_id: uuid.UUID, view: MessageView, name: RtName) -> RtEvent:
+    """A message change goes to the inbox (tenant) and to its conversation's room."""
+    return RtEvent(
+        tenant_id=tenant_id,
+        rooms=(tenant_room(tenant_id), conversation_room(view.conversation_id)),
+        name=name,
+        payload=view.model_dump(mode="json"),
+    )
+
+
+def conversation_event(tenant_id: uuid.UUID, view: ConversationView) -> RtEvent:
+    return RtEvent(
+        tenant_id=tenant_id,
+        rooms=(tenant_room(tenant_id),),
+        name="conversation.updated",
+        payload=view.model_dump(mode="json"),
+    )
+
+
+def session_event(tenant_id: uuid.UUID, view: SessionView) -> RtEvent:
+    return RtEvent(
+        tenant_id=tenant_id,
+        rooms=(tenant_room(tenant_id),),
+        name="session.updated",
+        payload=view.model_dump(mode="json"),
+    )

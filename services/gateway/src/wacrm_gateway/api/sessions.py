@@ -27,15 +27,7 @@ MAX_EXPORT_BYTES = 20 * 1024 * 1024
 
 
 def session_view(ws: WaSession) -> rt.SessionView:
-    return rt.SessionView(
-        id=ws.id,
-        name=ws.name,
-        driver=ws.driver,
-        status=ws.status,
-        jid=ws.jid,
-        qr=ws.qr,
-        simulator=ws.driver == "sim",
-    )
+    return rt.SessionView.model_validate(ws)
 
 
 async def _get(session: SessionDep, principal: Principal, session_id: uuid.UUID) -> WaSession:
@@ -92,7 +84,7 @@ async def start_session(
         if ws.status in ("stopped", "logged_out", "disconnected"):
             ws.status = "starting"
         view = session_view(ws)
-        staged = await stage(session, settings, [_session_event(ws, view)])
+        staged = await stage(session, settings, [rt.session_event(ws.tenant_id, view)])
     await desire_session(redis, session_id=ws.id, tenant_id=ws.tenant_id, driver=ws.driver)
     await outbox.publish(redis, sessions, staged)
     return view
@@ -112,7 +104,7 @@ async def stop_session(
         ws.status, ws.qr = "stopped", None
         view = session_view(ws)
         stop = StopSession(tenant_id=ws.tenant_id, session_id=ws.id)
-        staged = await stage(session, settings, [_session_event(ws, view)], [stop])
+        staged = await stage(session, settings, [rt.session_event(ws.tenant_id, view)], [stop])
     await forget_session(redis, session_id=ws.id)
     await outbox.publish(redis, sessions, staged)
     return view
@@ -165,12 +157,3 @@ async def simulate_chat_export(
         ),
     )
     return QueuedOut(queued=len(messages))
-
-
-def _session_event(ws: WaSession, view: rt.SessionView) -> rt.RtEvent:
-    return rt.RtEvent(
-        tenant_id=ws.tenant_id,
-        rooms=(rt.tenant_room(ws.tenant_id),),
-        name="session.updated",
-        payload=view.model_dump(mode="json"),
-    )
