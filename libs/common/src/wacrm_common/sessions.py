@@ -1,8 +1,11 @@
 """The Redis contract between gateway and connectors about which sessions should run.
 
 `wa:sessions:desired` is the set of session ids that should be connected; the hash
-`wa:session:{id}` says whose it is and with which driver. Connectors compete for a lease
-`wa:lease:{id}` (SET NX PX, renewed) so exactly one replica owns a session at a time.
+`wa:session:{id}` says whose it is, with which driver, and its start generation `gen`:
+every start bumps it, and a connector running an older generation restarts the session
+(a start right after a stop, or after a logout, always gets a fresh run). Connectors
+compete for a lease `wa:lease:{id}` (SET NX PX, renewed) so exactly one replica owns a
+session at a time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from wacrm_common.streams import encode
 
 DESIRED = "wa:sessions:desired"
 CMD_MAXLEN = 100_000
+GENERATION = "gen"
 
 
 def session_key(session_id: uuid.UUID | str) -> str:
@@ -29,8 +33,11 @@ def lease_key(session_id: uuid.UUID | str) -> str:
 async def desire_session(
     redis: Redis, *, session_id: uuid.UUID, tenant_id: uuid.UUID, driver: str
 ) -> None:
+    """Ask the connectors to run this session afresh."""
+    key = session_key(session_id)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(session_key(session_id), mapping={"tenant_id": str(tenant_id), "driver": driver})
+        pipe.hset(key, mapping={"tenant_id": str(tenant_id), "driver": driver})
+        pipe.hincrby(key, GENERATION, 1)
         pipe.sadd(DESIRED, str(session_id))
         await pipe.execute()
 

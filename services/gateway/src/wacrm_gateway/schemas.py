@@ -34,6 +34,15 @@ class SendTextIn(Body):
     quoted_id: str | None = Field(default=None, max_length=128)
 
 
+class PairCodeIn(Body):
+    phone: str = Field(min_length=8, max_length=32, examples=["+55 11 98765-4321"])
+
+
+class QrOut(BaseModel):
+    code: str
+    svg: str
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None

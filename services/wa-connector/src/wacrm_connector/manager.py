@@ -21,14 +21,14 @@ from wacrm_common.events.commands import (
     Command,
     LogoutSession,
     MarkRead,
+    PairPhone,
     SendText,
     SimulateChatExport,
-    StopSession,
     command_stream,
 )
 from wacrm_common.events.wa import STREAM, MessageStatus, StatusPayload, WaEvent
 from wacrm_common.logging import get_logger
-from wacrm_common.sessions import DESIRED, lease_key, session_key
+from wacrm_common.sessions import DESIRED, GENERATION, lease_key, session_key
 from wacrm_common.settings import Settings
 from wacrm_common.streams import Entry, Rejects, StreamWorker, model_parser, publish_many
 from wacrm_connector.drivers.base import Driver, SessionContext
@@ -59,6 +59,7 @@ class SessionRunner:
         self.worker = worker
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.generation = "0"
 
     async def start(self) -> None:
         await self.driver.start()
@@ -101,11 +102,20 @@ class SessionManager:
 
     async def tick(self) -> None:
         desired = {_text(m) for m in await self.redis.smembers(DESIRED)}
-        for session_id in list(self.runners):
-            kept = session_id in desired and await self.redis.eval(
-                _RENEW, 1, lease_key(session_id), self.instance, self.settings.lease_ms
+        owned = list(self.runners)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id in owned:
+                pipe.hget(session_key(session_id), GENERATION)
+            generations = await pipe.execute()
+        for session_id, generation in zip(owned, generations, strict=True):
+            kept = (
+                session_id in desired
+                and _text(generation or b"0") == self.runners[session_id].generation
+                and await self.redis.eval(
+                    _RENEW, 1, lease_key(session_id), self.instance, self.settings.lease_ms
+                )
             )
-            if not kept:
+            if not kept:  # stopped, restarted (new generation) or lease lost
                 await self._drop(session_id)
         for session_id in sorted(desired - set(self.runners)):
             if len(self.runners) >= self.settings.connector_capacity:
@@ -130,6 +140,7 @@ class SessionManager:
             )
             driver = self.driver_factory(info["driver"], ctx)
             runner = SessionRunner(driver, ctx, self._command_worker(ctx, driver))
+            runner.generation = info.get(GENERATION, "0")
             await runner.start()
         except Exception:
             log.exception("session_start_failed", session_id=session_id)
@@ -215,8 +226,8 @@ async def execute(driver: Driver, cmd: Command, ctx: SessionContext, *, redis: R
         await driver.mark_read(cmd)
     elif isinstance(cmd, SimulateChatExport):
         await driver.simulate_chat_export(cmd)
-    elif isinstance(cmd, StopSession):
-        await driver.stop()
+    elif isinstance(cmd, PairPhone):
+        await driver.pair_phone(cmd.phone)
     elif isinstance(cmd, LogoutSession):
         await driver.logout()
     else:  # pragma: no cover - the union is exhaustive

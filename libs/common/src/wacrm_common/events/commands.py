@@ -35,8 +35,11 @@ class MarkRead(_Command):
     wa_message_ids: tuple[str, ...]
 
 
-class StopSession(_Command):
-    type: Literal["session.stop"] = "session.stop"
+class PairPhone(_Command):
+    """Log in with a pair code for this phone number instead of scanning a QR code."""
+
+    type: Literal["session.pair_phone"] = "session.pair_phone"
+    phone: str
 
 
 class LogoutSession(_Command):
@@ -54,7 +57,7 @@ class SimulateChatExport(_Command):
 
 
 Command = Annotated[
-    SendText | MarkRead | StopSession | LogoutSession | SimulateChatExport,
+    SendText | MarkRead | PairPhone | LogoutSession | SimulateChatExport,
     Field(discriminator="type"),
 ]
 COMMAND = TypeAdapter[Command](Command)

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import segno
 from fastapi import APIRouter, Body, Query, status
 from sqlalchemy import select
 
@@ -14,11 +15,16 @@ from wacrm_common.auth import Principal
 from wacrm_common.chat_export import parse_chat_export
 from wacrm_common.errors import Conflict, InvalidInput, NotFound
 from wacrm_common.events import rt
-from wacrm_common.events.commands import LogoutSession, SimulateChatExport, StopSession
+from wacrm_common.events.commands import (
+    LogoutSession,
+    PairPhone,
+    SimulateChatExport,
+)
+from wacrm_common.jid import jid_from_phone
 from wacrm_common.models import WaSession
 from wacrm_common.sessions import desire_session, forget_session, send_command
 from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SessionsDep, SettingsDep
-from wacrm_gateway.schemas import QueuedOut, SessionIn
+from wacrm_gateway.schemas import PairCodeIn, QrOut, QueuedOut, SessionIn
 from wacrm_gateway.service import stage
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -103,11 +109,39 @@ async def stop_session(
         ws = await _get(session, principal, session_id)
         ws.status, ws.qr = "stopped", None
         view = session_view(ws)
-        stop = StopSession(tenant_id=ws.tenant_id, session_id=ws.id)
-        staged = await stage(session, settings, [rt.session_event(ws.tenant_id, view)], [stop])
+        staged = await stage(session, settings, [rt.session_event(ws.tenant_id, view)])
+    # Its connector notices within a second and stops the driver (no command: a queued
+    # stop could outlive a quick restart and stop the new run).
     await forget_session(redis, session_id=ws.id)
     await outbox.publish(redis, sessions, staged)
     return view
+
+
+@router.get("/{session_id}/qr")
+async def get_qr(session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> QrOut:
+    """The code to scan in WhatsApp > Linked devices, as text and as an SVG image."""
+    ws = await _get(session, principal, session_id)
+    if ws.status != "qr" or not ws.qr:
+        raise Conflict(f"no QR code to scan (session is {ws.status})", code="no_qr")
+    svg = segno.make_qr(ws.qr, error="l").svg_inline(scale=6, border=2)
+    return QrOut(code=ws.qr, svg=svg)
+
+
+@router.post("/{session_id}/pair-code", status_code=status.HTTP_202_ACCEPTED)
+async def request_pair_code(
+    session_id: uuid.UUID,
+    body: PairCodeIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    redis: RedisDep,
+) -> rt.SessionView:
+    """Log in by typing a code on the phone; the code arrives as `session.updated`."""
+    ws = await _get(session, principal, session_id)
+    jid_from_phone(body.phone)  # 422 before anything is queued
+    if ws.status in ("stopped", "logged_out"):
+        raise Conflict("start the session first", code="session_not_started")
+    await send_command(redis, PairPhone(tenant_id=ws.tenant_id, session_id=ws.id, phone=body.phone))
+    return session_view(ws)
 
 
 @router.post("/{session_id}/logout")

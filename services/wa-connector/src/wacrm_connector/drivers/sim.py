@@ -29,6 +29,8 @@ from wacrm_common.events.wa import (
     SessionDisconnected,
     SessionDisconnectedPayload,
     SessionLoggedOut,
+    SessionPairCode,
+    SessionPairCodePayload,
     StatusPayload,
     WaEvent,
 )
@@ -38,6 +40,7 @@ from wacrm_connector.drivers.neonize_mapping import map_message_event, map_recei
 from wacrm_connector.drivers.sim_events import receipt_ev, text_message_ev
 
 SIM_PUSH_NAME = "wacrm simulator"
+SIM_PAIR_CODE = "SIMU-LATE"
 # Longest pause between two replayed messages, whatever the speed: keeps demos moving.
 MAX_GAP_SECONDS = 10.0
 _PHONE_AUTHOR = re.compile(r"^\+?[\d\s().-]{8,}$")
@@ -144,6 +147,16 @@ class SimDriver:
             event = map_receipt(receipt, **self._envelope())
             if event is not None:
                 await self.ctx.emit([event])
+
+    async def pair_phone(self, phone: str) -> str:
+        """A simulated pair code, then a simulated login (no phone is ever contacted)."""
+        jid_from_phone(phone)  # the same validation the real driver applies
+        code = SIM_PAIR_CODE
+        await self.ctx.emit(
+            [SessionPairCode(**self._envelope(), payload=SessionPairCodePayload(code=code))]
+        )
+        await self.start()
+        return code
 
     async def mark_read(self, command: MarkRead) -> None:
         """The simulated customer's phone needs nothing: read receipts end here."""
