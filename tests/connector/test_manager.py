@@ -42,10 +42,13 @@ async def test_manager_one_owner_then_takeover_when_the_owner_dies(settings, red
             return await redis.get(lease_key(session_id)) == other.encode()
 
         await wait_for(moved, what="takeover")
-        await wait_for(lambda: str(session_id) in managers[other].runners, what="runner on the survivor")
+        await wait_for(
+            lambda: str(session_id) in managers[other].runners, what="runner on the survivor"
+        )
         await wait_for(lambda: _at_least(redis, 2), what="second connected")
 
         await forget_session(redis, session_id=session_id)
+
         async def released() -> bool:
             return await redis.get(lease_key(session_id)) is None
 

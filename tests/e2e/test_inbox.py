@@ -359,3 +359,43 @@ async def test_errors_are_json_with_4xx(product: Product) -> None:
     ):
         r = await http.post(f"/api/conversations/{conv['id']}/messages", json=body, headers=h)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), body
+
+
+async def test_conversations_page_newest_activity_first_without_gaps(
+    product: Product, redis
+) -> None:
+    session = await product.new_sim_session(product.alice)
+    chats = {
+        "Ana": "01/12/2026 10:00 - Ana: oi\n",
+        "Bruno": "03/12/2026 10:00 - Bruno: olá\n",
+        "Carla": "02/12/2026 10:00 - Carla: bom dia\n",
+        "Davi": "02/12/2026 10:00 - Davi: boa tarde\n",  # same instant as Carla: id breaks the tie
+    }
+    for text in chats.values():
+        r = await product.http.post(
+            f"/api/sessions/{session['id']}/simulate/chat-export",
+            params={"speed": 0},
+            content=text.encode(),
+            headers=product.alice.headers | {"Content-Type": "text/plain"},
+        )
+        assert r.status_code == 202
+
+    async def four() -> list[dict[str, Any]] | None:
+        items = await all_pages(product, product.alice, "/api/conversations", limit=50)
+        return items if len(items) == 4 else None
+
+    full = await wait_for(four, what="four conversations")
+    paged = await all_pages(product, product.alice, "/api/conversations", limit=1)
+    assert [c["id"] for c in paged] == [c["id"] for c in full]
+    names = [c["contact"]["name"] for c in paged]
+    assert names[0] == "Bruno"
+    assert names[-1] == "Ana"
+    assert sorted(names[1:3]) == ["Carla", "Davi"]
+    tied = [c for c in paged if c["contact"]["name"] in ("Carla", "Davi")]
+    assert [c["id"] for c in tied] == sorted((c["id"] for c in tied), reverse=True)
+    assert [c["last_message_at"] for c in paged] == [
+        "2026-12-03T10:00:00Z",
+        "2026-12-02T10:00:00Z",
+        "2026-12-02T10:00:00Z",
+        "2026-12-01T10:00:00Z",
+    ]
