@@ -16,7 +16,7 @@ from wacrm_common.events.wa import (
 from wacrm_common.settings import Settings
 from wacrm_common.testing.plugin import wait_for
 from wacrm_connector.drivers.base import SessionContext
-from wacrm_connector.drivers.sim import SimDriver, author_jid, export_message_id
+from wacrm_connector.drivers.sim import SimDriver, author_jid, export_message_ids
 from wacrm_connector.manager import execute
 
 GROUP_EXPORT = (
@@ -124,13 +124,18 @@ async def test_sim_replays_a_group_export_through_the_mapping(settings) -> None:
     assert all(m.payload.key.id.startswith("SIM") for m in messages if isinstance(m, MessageUpsert))
 
 
-def test_export_message_id_is_stable_and_content_derived() -> None:
+def test_export_message_ids_are_stable_and_content_derived() -> None:
     from wacrm_common.chat_export import parse_chat_export
 
     first = parse_chat_export(GROUP_EXPORT)
-    again = parse_chat_export(GROUP_EXPORT)
-    ids = [export_message_id("1@g.us", m) for m in first]
-    assert ids == [export_message_id("1@g.us", m) for m in again]
+    ids = export_message_ids("1@g.us", first)
+    assert ids == export_message_ids("1@g.us", parse_chat_export(GROUP_EXPORT))
     assert len(set(ids)) == 3
-    assert all(len(i) == 20 for i in ids)
-    assert export_message_id("2@g.us", first[0]) != ids[0]
+    assert all(len(i) == 20 and i.startswith("SIM") for i in ids)
+    assert export_message_ids("2@g.us", first)[0] != ids[0]
+    # A later export of the same chat starts elsewhere: the shared messages keep their ids.
+    shifted = parse_chat_export("01/12/2026 18:00 - Ana Lima: primeira\n" + GROUP_EXPORT)
+    assert export_message_ids("1@g.us", shifted)[1:] == ids
+    # Two identical lines (same author, minute and text) are two messages.
+    twice = parse_chat_export("01/12/2026 18:03 - Ana: oi\n01/12/2026 18:03 - Ana: oi\n")
+    assert len(set(export_message_ids("1@g.us", twice))) == 2

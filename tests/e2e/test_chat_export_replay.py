@@ -12,7 +12,7 @@ from tests.e2e.helpers import all_pages, ingest_caught_up
 from wacrm_common.chat_export import parse_chat_export
 from wacrm_common.jid import phone_from_jid
 from wacrm_common.testing.plugin import wait_for
-from wacrm_connector.drivers.sim import author_jid, export_message_id
+from wacrm_connector.drivers.sim import author_jid, export_message_ids
 
 EXPORTS = sorted(
     p.name
@@ -94,7 +94,7 @@ async def test_replay_chat_export_stores_every_message_once(
     )
     assert got == want
     assert sorted(m["wa_message_id"] for m in messages) == sorted(
-        export_message_id(chat, m) for m in expected
+        export_message_ids(chat, expected)
     )
     newest = max(expected, key=lambda m: m.timestamp)
     assert conv["last_message_at"] == newest.timestamp.isoformat().replace("+00:00", "Z")

@@ -399,3 +399,82 @@ async def test_conversations_page_newest_activity_first_without_gaps(
         "2026-12-02T10:00:00Z",
         "2026-12-01T10:00:00Z",
     ]
+
+
+def _cursor(value: object) -> str:
+    import base64
+
+    import orjson
+
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
+
+
+async def test_hand_made_cursors_and_nul_text_get_422_not_500(product: Product) -> None:
+    """Regressions found by a newcomer: each of these used to answer 500."""
+    session = await product.new_sim_session(product.alice)
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    h = product.alice.headers
+    messages = f"/api/conversations/{conv['id']}/messages"
+    for cursor in (
+        ["2026-11-13T11:30:00+00:00", True],
+        ["2026-11-13T11:30:00+00:00", 9223372036854775808],
+        ["2026-11-13T11:30:00+00:00", -1],
+        ["0001-01-01T00:00:00+14:00", 1],
+        ["9999-12-31T23:59:59-05:00", 1],
+        ["2026-11-13T11:30:00", 1],
+        [12, 1],
+    ):
+        r = await product.http.get(messages, params={"cursor": _cursor(cursor)}, headers=h)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_cursor"), cursor
+    r = await product.http.get(
+        "/api/conversations",
+        params={"cursor": _cursor(["0001-01-01T00:00:00+14:00", conv["id"]])},
+        headers=h,
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_cursor")
+    r = await product.http.post(messages, json={"text": "\u0000nul", "client_id": "nul"}, headers=h)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+
+
+async def test_reused_client_id_with_other_text_conflicts_and_agent_is_named(
+    product: Product,
+) -> None:
+    session = await product.new_sim_session(product.alice)
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    path = f"/api/conversations/{conv['id']}/messages"
+    r = await product.http.post(
+        path, json={"text": "primeira", "client_id": "k"}, headers=product.alice.headers
+    )
+    assert (r.status_code, r.json()["sender"], r.json()["from_me"]) == (202, "Admin", True)
+    r = await product.http.post(
+        path, json={"text": "outra", "client_id": "k"}, headers=product.alice.headers
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "idempotency_conflict")
+    texts = [
+        m["text"] for m in await all_pages(product, product.alice, path) if m["client_id"] == "k"
+    ]
+    assert texts == ["primeira"]
+
+
+async def test_nul_in_an_inbound_message_is_kept_visible_not_lost(product: Product, redis) -> None:
+    session = await product.new_sim_session(product.alice)
+    text = "03/12/2026 09:00 - Juliana Prado: antes\u0000depois\n03/12/2026 09:01 - Juliana Prado: ok\n"
+    r = await product.http.post(
+        f"/api/sessions/{session['id']}/simulate/chat-export",
+        params={"speed": 0},
+        content=text.encode(),
+        headers=product.alice.headers | {"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 202
+    await wait_for(lambda: ingest_caught_up(redis), what="ingested")
+    conv = await first_conversation(product, product.alice)
+    texts = [
+        m["text"]
+        for m in await all_pages(
+            product, product.alice, f"/api/conversations/{conv['id']}/messages"
+        )
+    ]
+    assert texts == ["ok", "antes\ufffddepois"]
+    assert await redis.xlen("wa:events:dlq") == 0

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Text PostgreSQL can store: NUL is refused with a 422 rather than failing on write.
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class Body(BaseModel):
@@ -14,8 +24,8 @@ class Body(BaseModel):
 
 
 class LoginIn(Body):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    email: Text = Field(min_length=3, max_length=320)
+    password: Text = Field(min_length=1, max_length=1024)
 
 
 class TokenOut(BaseModel):
@@ -24,18 +34,18 @@ class TokenOut(BaseModel):
 
 
 class SessionIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     driver: Literal["sim", "neonize"]
 
 
 class SendTextIn(Body):
-    text: str = Field(min_length=1, max_length=65536)
-    client_id: str = Field(min_length=1, max_length=100)
-    quoted_id: str | None = Field(default=None, max_length=128)
+    text: Text = Field(min_length=1, max_length=65536)
+    client_id: Text = Field(min_length=1, max_length=100)
+    quoted_id: Text | None = Field(default=None, max_length=128)
 
 
 class PairCodeIn(Body):
-    phone: str = Field(min_length=8, max_length=32, examples=["+55 11 98765-4321"])
+    phone: Text = Field(min_length=8, max_length=32, examples=["+55 11 98765-4321"])
 
 
 class QrOut(BaseModel):

@@ -14,10 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from wacrm_common import outbox
 from wacrm_common.auth import Principal
-from wacrm_common.errors import NotFound
+from wacrm_common.errors import Conflict, NotFound
 from wacrm_common.events import rt
 from wacrm_common.events.commands import Command, command_stream
-from wacrm_common.models import STATUS_RANK, Conversation, Message, WaSession
+from wacrm_common.models import STATUS_RANK, Conversation, Message, User, WaSession
 from wacrm_common.sessions import CMD_MAXLEN
 from wacrm_common.settings import Settings
 
@@ -79,6 +79,7 @@ async def queue_text(
 ) -> tuple[Message, bool]:
     """Insert the pending outbound message once per client_id; return it and whether it is new."""
     ws = await session.get(WaSession, conv.session_id)
+    agent = await session.get(User, principal.user_id)
     assert ws is not None  # FK
     quoted = None
     if quoted_id is not None:
@@ -102,7 +103,8 @@ async def queue_text(
             wa_message_id=new_wa_message_id(),
             from_me=True,
             sender_jid=ws.jid,
-            sender_name=None,
+            # Agents see which of them answered; the customer sees the business's name.
+            sender_name=agent.name if agent else None,
             kind="text",
             text=text,
             quoted=quoted,
@@ -123,6 +125,11 @@ async def queue_text(
         select(Message).where(Message.conversation_id == conv.id, Message.client_id == client_id)
     )
     assert existing is not None  # the conflict proves it exists
+    if existing.text != text or (existing.quoted or {}).get("id") != quoted_id:
+        raise Conflict(
+            "this client_id was already used for a different message",
+            code="idempotency_conflict",
+        )
     return existing, False
 
 

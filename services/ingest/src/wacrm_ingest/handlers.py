@@ -123,7 +123,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
             "ids": [c["id"] for c in contact_rows],
             "tenants": [c["tenant_id"] for c in contact_rows],
             "wa_ids": [c["wa_id"] for c in contact_rows],
-            "names": [c["name"] for c in contact_rows],
+            "names": [pg_text(c["name"]) for c in contact_rows],
             "phones": [c["phone"] for c in contact_rows],
             "groups": [c["is_group"] for c in contact_rows],
         },
@@ -163,11 +163,14 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
             "wa_ids": [ev.payload.key.id for ev in batch],
             "from_me": [ev.payload.key.from_me for ev in batch],
             "sender_jids": [ev.payload.sender_jid for ev in batch],
-            "sender_names": [ev.payload.push_name for ev in batch],
+            "sender_names": [pg_text(ev.payload.push_name) for ev in batch],
             "kinds": [ev.payload.kind for ev in batch],
-            "texts": [ev.payload.text for ev in batch],
+            "texts": [pg_text(ev.payload.text) for ev in batch],
             "quoted": [
-                ev.payload.quoted.model_dump_json() if ev.payload.quoted else None for ev in batch
+                _json_or_none(ev.payload.quoted.model_dump(mode="json"))
+                if ev.payload.quoted
+                else None
+                for ev in batch
             ],
             "timestamps": [ev.payload.timestamp for ev in batch],
             # A message we sent from the phone is at least sent; an inbound one has arrived.
@@ -175,9 +178,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
                 STATUS_RANK["sent"] if ev.payload.key.from_me else STATUS_RANK["delivered"]
                 for ev in batch
             ],
-            "raws": [
-                orjson.dumps(ev.payload.raw).decode() if ev.payload.raw else None for ev in batch
-            ],
+            "raws": [_json_or_none(ev.payload.raw) for ev in batch],
         },
     )
     created = sorted(result, key=lambda m: m.seq)
@@ -190,7 +191,23 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
 
 
 def _json_or_none(value: dict[str, Any]) -> str | None:
-    return orjson.dumps(value).decode() if value else None
+    return orjson.dumps(scrub(value)).decode() if value else None
+
+
+def pg_text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL: keep the message, mark the character (U+FFFD)."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+def scrub(value: Any) -> Any:
+    """pg_text through a JSON-shaped value (jsonb refuses \u0000 as well)."""
+    if isinstance(value, str):
+        return pg_text(value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
 
 
 def message_view(row: Row[Any]) -> rt.MessageView:
@@ -316,7 +333,7 @@ async def handle_contact_updates(
             "id": uuid.uuid4(),
             "tenant_id": ev.tenant_id,
             "wa_id": p.jid,
-            "name": name,
+            "name": pg_text(name),
             "phone": phone_from_jid(p.jid),
             "is_group": is_group(p.jid),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -103,12 +104,10 @@ async def _replay(
         # One MULTI: the head check and the page see the same stream, so a trim racing
         # the replay cannot slip a gap between them.
         async with relay.redis.pipeline(transaction=True) as pipe:
-            pipe.xrange(STREAM, count=1)
+            pipe.xinfo_stream(STREAM)
             pipe.xrange(STREAM, min=f"({since}", max=str(upto), count=PAGE)
-            head, page = await pipe.execute()
-        # Trimming removes the oldest entries first: if `since` (an entry the client has,
-        # or the last one replayed) is gone, entries after it may be gone too.
-        if not head or StreamId.parse(head[0][0]) > since:
+            info, page = await pipe.execute()
+        if _gap_after(info, since):
             raise HistoryGap("history_trimmed")
         for raw_id, fields in page:
             entry_id = StreamId.parse(raw_id)
@@ -120,6 +119,20 @@ async def _replay(
         if len(page) < PAGE:
             break
     return max(since, upto)
+
+
+def _gap_after(info: dict[str, Any], since: StreamId) -> bool:
+    """Whether an entry after `since` was removed before this client could get it.
+
+    XDEL raises `max-deleted-entry-id`; trimming removes the oldest entries, which shows
+    as fewer entries than were ever added and a first entry past `since`. A client
+    resuming from 0-0 of a stream that never lost anything has no gap.
+    """
+    if StreamId.parse(info["max-deleted-entry-id"]) > since:
+        return True
+    first = info.get("first-entry")
+    trimmed = int(info["entries-added"]) > int(info["length"])
+    return bool(trimmed and first and StreamId.parse(first[0]) > since)
 
 
 def _tenant_event(fields: dict[bytes, bytes], tenant_id: uuid.UUID) -> RtEvent | None:

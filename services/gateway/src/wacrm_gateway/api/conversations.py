@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -29,17 +29,32 @@ from wacrm_gateway.service import (
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
+MIN_CURSOR_YEAR, MAX_CURSOR_YEAR = 1970, 2200
 Limit = Annotated[int, Query(ge=1, le=200)]
 Status = Annotated[str | None, Query(pattern="^(pending|open|resolved|closed)$")]
 
 
 def _parse_ts(value: object) -> datetime | None:
+    """A cursor's timestamp: ISO 8601 with an offset, within years the database stores."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(str(value))
-    except ValueError as exc:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if parsed is None or parsed.tzinfo is None:
+            raise ValueError(value)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput("malformed cursor", code="invalid_cursor") from exc
+    if not MIN_CURSOR_YEAR <= parsed.year <= MAX_CURSOR_YEAR:
+        raise InvalidInput("malformed cursor", code="invalid_cursor")
+    return parsed
+
+
+def _parse_seq(value: object) -> int:
+    # bool is an int to Python, and bigint ends at 2**63 - 1.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise InvalidInput("malformed cursor", code="invalid_cursor")
+    return value
 
 
 def _parse_uuid(value: object) -> uuid.UUID:
@@ -119,9 +134,9 @@ async def list_messages(
     if cursor:
         ts_raw, seq_raw = decode_cursor(cursor, size=2)
         ts = _parse_ts(ts_raw)
-        if ts is None or not isinstance(seq_raw, int):
+        if ts is None:
             raise InvalidInput("malformed cursor", code="invalid_cursor")
-        stmt = stmt.where(tuple_(Message.timestamp, Message.seq) < tuple_(ts, seq_raw))
+        stmt = stmt.where(tuple_(Message.timestamp, Message.seq) < tuple_(ts, _parse_seq(seq_raw)))
     rows = list(await session.scalars(stmt))
     more = len(rows) > limit
     rows = rows[:limit]

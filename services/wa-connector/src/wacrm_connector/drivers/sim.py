@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,11 +59,19 @@ def author_jid(author: str) -> str:
     return f"{_digits('author:' + author, 15)}@lid"
 
 
-def export_message_id(chat_jid: str, message: ExportedMessage) -> str:
-    """Derived from the export's content, so replaying the same file twice adds nothing."""
-    when = message.timestamp.isoformat()
-    seed = f"{chat_jid}|{message.line_no}|{message.author}|{when}|{message.text}"
-    return "SIM" + hashlib.sha256(seed.encode()).hexdigest()[:17].upper()
+def export_message_ids(chat_jid: str, messages: list[ExportedMessage]) -> list[str]:
+    """WhatsApp ids derived from each message's content, so replaying a file again adds
+    nothing, and neither does a later export of the same chat (its lines shift, the
+    messages don't). Identical messages (same author, minute and text) are told apart by
+    their order."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    ids = []
+    for message in messages:
+        key = (message.author, message.timestamp.isoformat(), message.text)
+        seen[key] += 1
+        seed = "|".join((chat_jid, *key, str(seen[key])))
+        ids.append("SIM" + hashlib.sha256(seed.encode()).hexdigest()[:17].upper())
+    return ids
 
 
 class SimDriver:
@@ -190,7 +199,7 @@ class SimDriver:
             chat = jids[others[0]]
         pending: list[WaEvent] = []
         previous: datetime | None = None
-        for message in messages:
+        for message, message_id in zip(messages, export_message_ids(chat, messages), strict=True):
             if speed > 0 and previous is not None:
                 gap = (message.timestamp - previous) / speed
                 await self.ctx.emit(pending)
@@ -201,7 +210,7 @@ class SimDriver:
             ev = text_message_ev(
                 chat_jid=chat,
                 sender_jid=self.own_jid if from_me else jids[message.author],
-                message_id=export_message_id(chat, message),
+                message_id=message_id,
                 text=message.text,
                 timestamp=message.timestamp,
                 push_name=message.author,
