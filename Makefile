@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 DEVSTACK := $(BIN)/python -m wacrm_common.devstack run --data .data --
 DEMO_EXPORT ?= demo/atendimento.txt
+DEMO_OWNER ?= Bike Center
 
 .PHONY: install up demo test lint bench down clean
 
@@ -29,7 +30,7 @@ up: $(STAMP)
 
 demo: $(STAMP)
 	$(DEVSTACK) sh -c '$(BIN)/python -m wacrm_common.migrate && $(BIN)/python -m wacrm_common.seed && \
-	  ($(BIN)/python -m wacrm_common.demo $(DEMO_EXPORT) &) && exec $(BIN)/honcho -f Procfile start'
+	  ($(BIN)/python -m wacrm_common.demo $(DEMO_EXPORT) "$(DEMO_OWNER)" &) && exec $(BIN)/honcho -f Procfile start'
 
 test: $(STAMP)
 	$(BIN)/pytest
@@ -42,8 +43,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
-down:
-	-pkill -f 'wacrm_common.devstack' || true
+down:  # stops the stack `make up` started from this folder (Ctrl-C does the same)
+	-@test -f .data/devstack.pid && kill -INT $$(cat .data/devstack.pid) || true
 
 clean:
 	rm -rf $(VENV) .data

@@ -177,11 +177,14 @@ def _start_seaweedfs(data: Path) -> tuple[str, Callable[[], None]]:
     url = f"http://127.0.0.1:{ports['s3.port']}"
 
     def stop() -> None:
+        # weed often waits on its gRPC servers for 10 s and more after SIGTERM; a dev
+        # server gets a short grace, then SIGKILL, so Ctrl-C returns promptly.
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(3)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         log.close()
 
     def ready() -> bool:
@@ -246,6 +249,9 @@ def running_stack(
 
 
 def _run(data: Path, command: list[str]) -> int:
+    pidfile = data / "devstack.pid"
+    data.mkdir(parents=True, exist_ok=True)
+    pidfile.write_text(f"{os.getpid()}\n")  # for `make down`
     with running_stack(data, environ=os.environ) as stack:
         env = {**os.environ, **stack.env}
         child = subprocess.Popen(command, env=env)
@@ -255,7 +261,10 @@ def _run(data: Path, command: list[str]) -> int:
 
         signal.signal(signal.SIGINT, forward)
         signal.signal(signal.SIGTERM, forward)
-        return child.wait()
+        try:
+            return child.wait()
+        finally:
+            pidfile.unlink(missing_ok=True)
 
 
 def main() -> None:
