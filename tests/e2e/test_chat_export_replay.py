@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import Product, corpus_dir
-from tests.e2e.helpers import all_pages, ingest_caught_up
+from tests.e2e.helpers import Recorder, all_pages, ingest_caught_up
 from wacrm_common.chat_export import parse_chat_export
 from wacrm_common.jid import phone_from_jid
 from wacrm_common.testing.plugin import wait_for
@@ -55,7 +55,17 @@ async def test_replay_chat_export_stores_every_message_once(
     expected = parse_chat_export(text, tz=ZoneInfo(tz))
     session = await product.new_sim_session(product.alice)
     await wait_for(lambda: ingest_caught_up(redis), what="session start")
+    client = Recorder()
+    await client.connect(product.realtime, product.alice.token)
+    try:
+        await _replay_and_check(product, redis, client, session, text, name, owner, tz, expected)
+    finally:
+        await client.sio.disconnect()
 
+
+async def _replay_and_check(
+    product, redis, client, session, text, name, owner, tz, expected
+) -> None:
     assert await replay(product, session["id"], text, owner=owner, tz=tz) == len(expected)
     conversations = await wait_for(
         lambda: _conversations_with(product, len(expected)),
@@ -96,6 +106,13 @@ async def test_replay_chat_export_stores_every_message_once(
     assert sorted(m["wa_message_id"] for m in messages) == sorted(
         export_message_ids(chat, expected)
     )
+    # The Socket.IO client saw each message created exactly once.
+    await wait_for(
+        lambda: len(client.named("message.created")) >= len(expected), what="socket events"
+    )
+    assert sorted(d["text"] for d in client.named("message.created")) == sorted(
+        m.text for m in expected
+    )
     newest = max(expected, key=lambda m: m.timestamp)
     assert conv["last_message_at"] == newest.timestamp.isoformat().replace("+00:00", "Z")
 
@@ -112,6 +129,16 @@ async def test_replay_chat_export_stores_every_message_once(
     assert len(again) == len(expected)
     after = await _conversations_with(product, len(expected))
     assert after[0]["unread_count"] == conv["unread_count"]
+    # A sentinel after the redelivery: once it arrives, nothing more can be in flight.
+    r = await product.http.post(
+        f"/api/conversations/{conv['id']}/read", headers=product.alice.headers
+    )
+    assert r.status_code == 200
+    await wait_for(
+        lambda: any(d["unread_count"] == 0 for d in client.named("conversation.updated")),
+        what="sentinel",
+    )
+    assert len(client.named("message.created")) == len(expected)
 
 
 async def _conversations_with(product: Product, count: int) -> list[dict] | None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import socketio
-
 from tests.conftest import Account, Product
-from tests.e2e.helpers import all_pages, ingest_caught_up
+from tests.e2e.helpers import Recorder, all_pages, ingest_caught_up
 from wacrm_common.testing.plugin import wait_for
 
 EXPORT = (
@@ -35,37 +33,6 @@ async def first_conversation(product: Product, account: Account) -> dict[str, An
         return items[0] if items and items[0]["last_message"] else None
 
     return await wait_for(one, what="a conversation")
-
-
-class Recorder:
-    """A Socket.IO client that keeps every event it receives, in order."""
-
-    NAMES = (
-        "message.created",
-        "message.updated",
-        "conversation.updated",
-        "session.updated",
-        "resync_required",
-    )
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        for name in self.NAMES:
-            self.sio.on(name, self._keep(name))
-
-    def _keep(self, name: str):
-        async def handler(data: dict[str, Any]) -> None:
-            self.events.append((name, data))
-
-        return handler
-
-    async def connect(self, url: str, token: str, last_event_id: str | None = None) -> None:
-        auth = {"token": token} | ({"last_event_id": last_event_id} if last_event_id else {})
-        await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [d for n, d in self.events if n == name]
 
 
 async def test_reply_reaches_sim_and_ticks_go_sent_delivered_read(product: Product) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from tests.conftest import Product
-from tests.e2e.test_inbox import Recorder
+from tests.e2e.helpers import Recorder
 from wacrm_common.events.wa import SessionQr, SessionQrPayload
 from wacrm_common.streams import publish
 from wacrm_common.testing.plugin import wait_for
