@@ -44,3 +44,16 @@ async def test_outbox_sweep_publishes_what_a_crash_left_behind(sessions, redis) 
     assert await outbox.sweep(redis, sessions, older_than_s=0) == 1
     assert [f[b"e"] for _, f in await redis.xrange("t:out")] == [b'{"text":"left behind"}']
     assert await outbox.sweep(redis, sessions, older_than_s=0) == 0
+
+
+async def test_outbox_publish_with_redis_down_defers_to_the_sweeper(sessions, redis) -> None:
+    from redis.asyncio import Redis
+    from tests.conftest import free_port
+
+    down = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    async with sessions() as s, s.begin():
+        staged = await outbox.stage(s, "t:out", [Note(text="committed")], maxlen=100)
+    await outbox.publish(down, sessions, staged)  # no exception: the change stands
+    await down.aclose()
+    assert await outbox.sweep(redis, sessions, older_than_s=0) == 1
+    assert [f[b"e"] for _, f in await redis.xrange("t:out")] == [b'{"text":"committed"}']

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 import pytest
 from pydantic import TypeAdapter
@@ -161,4 +163,39 @@ async def test_stream_worker_every_malformed_shape_is_dead_lettered(redis, field
     await redis.xadd(STREAM, {"e": field})
     await w.step()
     assert [d[b"e"] for d in await dlq(redis)] == [field]
+    assert await pending_count(redis) == 0
+
+
+async def test_stream_worker_entry_whose_validator_overflows_is_dead_lettered(redis) -> None:
+    """Regression: an OverflowError in a validator (year 1 at +01:00) jammed the batch."""
+    import orjson as json
+
+    from wacrm_common.events.wa import WA_EVENT, SessionConnected, SessionConnectedPayload
+
+    good = SessionConnected(
+        tenant_id=uuid.uuid4(), session_id=uuid.uuid4(), payload=SessionConnectedPayload()
+    )
+    bad = json.loads(good.model_dump_json())
+    bad["occurred_at"] = "0001-01-01T00:00:00+01:00"
+    seen: list[str] = []
+
+    async def handle(entries) -> None:
+        seen.extend(e.value.type for e in entries)
+
+    w = StreamWorker(
+        redis,
+        stream=STREAM,
+        group="g",
+        consumer="c",
+        parse=model_parser(WA_EVENT),
+        handle=handle,
+        batch=100,
+        block_ms=10,
+    )
+    await w.ensure_group()
+    await redis.xadd(STREAM, {"e": json.dumps(bad)})
+    await publish(redis, STREAM, good, maxlen=100)
+    await w.step()
+    assert seen == ["session.connected"]
+    assert len(await dlq(redis)) == 1
     assert await pending_count(redis) == 0

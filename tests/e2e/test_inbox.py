@@ -445,3 +445,72 @@ async def test_nul_in_an_inbound_message_is_kept_visible_not_lost(product: Produ
     ]
     assert texts == ["ok", "antes\ufffddepois"]
     assert await redis.xlen("wa:events:dlq") == 0
+
+
+async def test_breaker_findings_answer_4xx(product: Product) -> None:
+    """Regressions from a break-it session: each of these used to answer 500 or 200."""
+    import jwt
+
+    h = product.alice.headers
+    http = product.http
+    session = await product.new_sim_session(product.alice)
+    export = "/api/sessions/{}/simulate/chat-export".format(session["id"])
+    plain = h | {"Content-Type": "text/plain"}
+    r = await http.post(export, params={"speed": 1e-300}, content=EXPORT.encode(), headers=plain)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+    r = await http.post(
+        export, content=b"0001-01-01 00:00 - Ana: hi\n", params={"tz": "Asia/Tokyo"}, headers=plain
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "empty_export")
+    r = await http.post(
+        "/api/auth/login",
+        content=b"x" * (26 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (413, "payload_too_large")
+    for body in (
+        {"email": "admin\u0000@x.example", "password": "p"},
+        {"email": "a@b.example", "password": "\u0000"},
+    ):
+        r = await http.post("/api/auth/login", json=body)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+    r = await http.post("/api/sessions", json={"name": "a\u0000b", "driver": "sim"}, headers=h)
+    assert r.status_code == 422
+    stopped = (
+        await http.post("/api/sessions", json={"name": "parada", "driver": "sim"}, headers=h)
+    ).json()
+    r = await http.post(f"/api/sessions/{stopped['id']}/logout", headers=h)
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "session_not_running")
+    # A well-signed token for a user that does not exist is refused.
+    claims = {"sub": str(uuid.uuid4()), "tid": product.alice.tenant_id, "exp": 4102444800}
+    forged = jwt.encode(claims, product.settings.jwt_key(), algorithm="HS256")
+    r = await http.get("/api/sessions", headers={"Authorization": f"Bearer {forged}"})
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "unauthenticated")
+    odd = jwt.encode({**claims, "tid": ["x"]}, product.settings.jwt_key(), algorithm="HS256")
+    r = await http.get("/api/sessions", headers={"Authorization": f"Bearer {odd}"})
+    assert r.status_code == 401
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    r = await http.post(
+        f"/api/conversations/{conv['id']}/messages",
+        json={"text": "  \n ", "client_id": "w"},
+        headers=h,
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+
+
+async def test_overlong_author_name_is_cut_not_lost(product: Product, redis) -> None:
+    session = await product.new_sim_session(product.alice)
+    author = "A" * 300
+    r = await product.http.post(
+        f"/api/sessions/{session['id']}/simulate/chat-export",
+        params={"speed": 0},
+        content=f"03/12/2026 09:00 - {author}: oi\n".encode(),
+        headers=product.alice.headers | {"Content-Type": "text/plain"},
+    )
+    assert r.status_code == 202
+    conv = await first_conversation(product, product.alice)
+    assert conv["contact"]["name"] == "A" * 200
+    messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
+    assert [(m["text"], m["sender"]) for m in messages] == [("oi", "A" * 200)]
+    assert await redis.xlen("wa:events:dlq") == 0

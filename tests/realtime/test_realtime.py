@@ -130,9 +130,7 @@ class Seat:
 
 
 def token_for(settings: Settings, principal: Principal, *, ttl_seconds: int = 600) -> str:
-    return issue_token(
-        principal, secret=settings.jwt_secret.get_secret_value(), ttl_seconds=ttl_seconds
-    )
+    return issue_token(principal, secret=settings.jwt_key(), ttl_seconds=ttl_seconds)
 
 
 _PASSWORD_HASH = hash_password("correct horse battery staple")

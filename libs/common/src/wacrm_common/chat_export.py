@@ -103,6 +103,9 @@ class _Draft:
         return ExportedMessage(self.author, self.timestamp, "\n".join(lines), self.line_no)
 
 
+MIN_YEAR, MAX_YEAR = 2009, 2100
+
+
 def parse_chat_export(text: str, *, tz: ZoneInfo | timezone = UTC) -> list[ExportedMessage]:
     """Parse an export's text; ``tz`` is the zone its clock times are in (result is UTC)."""
     lines = [raw.removesuffix("\r") for raw in text.split("\n")]
@@ -161,13 +164,16 @@ def _header_timestamp(
         year = int(match["year"])
         year += 2000 if year < 100 else 0
     hour = _to_24h(int(match["hour"]), match["meridiem"])
+    # WhatsApp did not exist outside these years; a header claiming otherwise is text.
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
     try:
         local = datetime(
             year, month, day, hour, int(match["minute"]), int(match["sec"] or 0), tzinfo=tz
         )
-    except ValueError:
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return local.astimezone(UTC)
 
 
 def _to_24h(hour: int, meridiem: str | None) -> int:

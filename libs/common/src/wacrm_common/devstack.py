@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -248,12 +249,21 @@ def running_stack(
         stack.stop()
 
 
+def _local_secret(path: Path) -> str:
+    """This installation's own JWT secret, made on the first run and kept (mode 600)."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _run(data: Path, command: list[str]) -> int:
     pidfile = data / "devstack.pid"
     data.mkdir(parents=True, exist_ok=True)
     pidfile.write_text(f"{os.getpid()}\n")  # for `make down`
     with running_stack(data, environ=os.environ) as stack:
         env = {**os.environ, **stack.env}
+        env.setdefault("JWT_SECRET", _local_secret(data / "jwt-secret"))
         child = subprocess.Popen(command, env=env)
 
         def forward(signum: int, _frame: object) -> None:

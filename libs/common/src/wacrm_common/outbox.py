@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import orjson
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,7 +64,13 @@ async def publish(
     """After commit: XADD in order, then forget the rows. A crash between leaves them."""
     if not staged:
         return
-    await _xadd(redis, staged)
+    try:
+        await _xadd(redis, staged)
+    except (RedisError, OSError) as exc:
+        # The change is committed and its rows wait in the outbox: the sweeper delivers
+        # them once Redis is back. The caller's request still succeeded.
+        log.warning("outbox_publish_deferred", error=repr(exc), rows=len(staged))
+        return
     async with sessions() as session, session.begin():
         await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([s.id for s in staged])))
 

@@ -17,6 +17,7 @@ from wacrm_common.settings import Settings
 
 
 async def seed_admin(*, session: AsyncSession, tenant_name: str, email: str, password: str) -> User:
+    email = email.lower()  # log-in compares lower-cased; store it so, once
     user = await session.scalar(select(User).where(User.email == email))
     if user is not None:
         return user

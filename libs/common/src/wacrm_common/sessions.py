@@ -42,6 +42,11 @@ async def desire_session(
         await pipe.execute()
 
 
+async def current_generation(redis: Redis, *, session_id: uuid.UUID) -> int:
+    value = await redis.hget(session_key(session_id), GENERATION)
+    return int(value or 0)
+
+
 async def forget_session(redis: Redis, *, session_id: uuid.UUID) -> None:
     await redis.srem(DESIRED, str(session_id))
 

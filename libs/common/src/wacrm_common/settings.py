@@ -19,7 +19,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr = SecretStr("wacrm-secret")
     s3_region: str = "us-east-1"
 
-    jwt_secret: SecretStr = SecretStr("dev-only-change-me-please-32-bytes-min")
+    # No default: a secret in the source would let anyone forge tokens. `make up` makes
+    # one per installation (.data/jwt-secret); deployments pass JWT_SECRET.
+    jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = 12 * 3600
 
     gateway_host: str = "127.0.0.1"
@@ -54,3 +56,9 @@ class Settings(BaseSettings):
     demo_tenant_name: str = "Demo"
 
     instance_id: str = Field(default="", description="consumer name; hostname+pid when empty")
+
+    def jwt_key(self) -> str:
+        """The token signing key; services that issue or check tokens refuse to run without."""
+        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+            raise RuntimeError("JWT_SECRET must be set to at least 32 characters")
+        return self.jwt_secret.get_secret_value()

@@ -206,8 +206,10 @@ class StreamWorker(Generic[T]):
             eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
             try:
                 parsed.append(Entry(eid, self.parse(fields)))
-            except PoisonEntry as exc:
-                await self._dead(eid, fields, str(exc), attempts=1)
+            except Exception as exc:
+                # Parsing is deterministic: an entry that fails once fails for ever, whatever
+                # the exception (a validator's OverflowError included). Never hold the batch.
+                await self._dead(eid, fields, str(exc) or repr(exc), attempts=1)
         if not parsed:
             return
         BATCH.labels(**self._labels).observe(len(parsed))

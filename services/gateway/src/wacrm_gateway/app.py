@@ -13,9 +13,11 @@ from wacrm_common.health import db_check, health_router, redis_check
 from wacrm_common.settings import Settings
 from wacrm_gateway.api import auth, conversations, sessions
 from wacrm_gateway.errors import install_error_handlers
+from wacrm_gateway.limits import BodyLimit
 
 
 def create_app(settings: Settings) -> FastAPI:
+    settings.jwt_key()  # fail at start-up, not at the first login
     engine = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url)
 
@@ -30,6 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.redis = redis
     app.state.sessions = session_factory(engine)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     app.include_router(health_router({"db": db_check(engine), "redis": redis_check(redis)}))
     for module in (auth, sessions, conversations):
         app.include_router(module.router)

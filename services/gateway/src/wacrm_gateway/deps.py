@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wacrm_common.auth import Principal, decode_token
 from wacrm_common.errors import Unauthenticated
+from wacrm_common.models import User
 from wacrm_common.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
@@ -34,13 +36,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_principal(
+async def get_principal(
+    request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing bearer token")
-    return decode_token(credentials.credentials, secret=settings.jwt_secret.get_secret_value())
+    principal = decode_token(credentials.credentials, secret=settings.jwt_key())
+    # A token outlives nothing it names: its user must still exist, in that tenant.
+    async with request.app.state.sessions() as session:
+        tenant_id = await session.scalar(select(User.tenant_id).where(User.id == principal.user_id))
+    if tenant_id != principal.tenant_id:
+        raise Unauthenticated("unknown user")
+    return principal
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from wacrm_common.errors import AppError
@@ -36,6 +38,15 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "http_error"
         )
         return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RedisError)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(OSError)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # A dependency is away (Redis, PostgreSQL): retryable, and not the caller's fault.
+        log.warning("dependency_unavailable", path=request.url.path, error=repr(exc))
+        return _error(503, "unavailable", "a dependency is unavailable; try again shortly")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

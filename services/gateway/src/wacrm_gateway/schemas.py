@@ -38,8 +38,14 @@ class SessionIn(Body):
     driver: Literal["sim", "neonize"]
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class SendTextIn(Body):
-    text: Text = Field(min_length=1, max_length=65536)
+    text: Annotated[Text, AfterValidator(_not_blank)] = Field(min_length=1, max_length=65536)
     client_id: Text = Field(min_length=1, max_length=100)
     quoted_id: Text | None = Field(default=None, max_length=128)
 

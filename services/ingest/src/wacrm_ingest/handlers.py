@@ -38,6 +38,7 @@ from wacrm_common.streams import Entry, Rejects
 log = get_logger(__name__)
 
 PREVIEW_CHARS = 160
+NAME_CHARS = 200  # contacts.name, messages.sender_name
 _SESSION_EVENTS = (
     SessionQr,
     SessionPairCode,
@@ -123,7 +124,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
             "ids": [c["id"] for c in contact_rows],
             "tenants": [c["tenant_id"] for c in contact_rows],
             "wa_ids": [c["wa_id"] for c in contact_rows],
-            "names": [pg_text(c["name"]) for c in contact_rows],
+            "names": [pg_text(c["name"], NAME_CHARS) for c in contact_rows],
             "phones": [c["phone"] for c in contact_rows],
             "groups": [c["is_group"] for c in contact_rows],
         },
@@ -163,7 +164,7 @@ async def handle_upserts(events: list[MessageUpsert], *, session: AsyncSession) 
             "wa_ids": [ev.payload.key.id for ev in batch],
             "from_me": [ev.payload.key.from_me for ev in batch],
             "sender_jids": [ev.payload.sender_jid for ev in batch],
-            "sender_names": [pg_text(ev.payload.push_name) for ev in batch],
+            "sender_names": [pg_text(ev.payload.push_name, NAME_CHARS) for ev in batch],
             "kinds": [ev.payload.kind for ev in batch],
             "texts": [pg_text(ev.payload.text) for ev in batch],
             "quoted": [
@@ -194,9 +195,14 @@ def _json_or_none(value: dict[str, Any]) -> str | None:
     return orjson.dumps(scrub(value)).decode() if value else None
 
 
-def pg_text(value: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL: keep the message, mark the character (U+FFFD)."""
-    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+def pg_text(value: str | None, limit: int | None = None) -> str | None:
+    """Text PostgreSQL stores: NUL (which it refuses) becomes U+FFFD, and a name longer
+    than its column is cut rather than losing the message it came with."""
+    if not value:
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    return value[:limit] if limit is not None else value
 
 
 def scrub(value: Any) -> Any:
@@ -333,7 +339,7 @@ async def handle_contact_updates(
             "id": uuid.uuid4(),
             "tenant_id": ev.tenant_id,
             "wa_id": p.jid,
-            "name": pg_text(name),
+            "name": pg_text(name, NAME_CHARS),
             "phone": phone_from_jid(p.jid),
             "is_group": is_group(p.jid),
         }

@@ -30,7 +30,7 @@ def create_app(settings: Settings) -> socketio.ASGIApp:
         HubNamespace(
             relay=relay,
             sessions=session_factory(engine),
-            jwt_secret=settings.jwt_secret.get_secret_value(),
+            jwt_secret=settings.jwt_key(),
         )
     )
 

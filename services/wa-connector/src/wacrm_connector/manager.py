@@ -139,8 +139,9 @@ class SessionManager:
                 emit=self.emit,
             )
             driver = self.driver_factory(info["driver"], ctx)
-            runner = SessionRunner(driver, ctx, self._command_worker(ctx, driver))
-            runner.generation = info.get(GENERATION, "0")
+            generation = info.get(GENERATION, "0")
+            runner = SessionRunner(driver, ctx, self._command_worker(ctx, driver, generation))
+            runner.generation = generation
             await runner.start()
         except Exception:
             log.exception("session_start_failed", session_id=session_id)
@@ -158,16 +159,23 @@ class SessionManager:
         log.info("session_released", session_id=session_id)
 
     async def release_all(self) -> None:
-        for session_id in list(self.runners):
-            await self._drop(session_id)
+        # All at once: a replica with hundreds of sessions must fit its termination grace.
+        await asyncio.gather(*(self._drop(s) for s in list(self.runners)), return_exceptions=True)
 
-    def _command_worker(self, ctx: SessionContext, driver: Driver) -> StreamWorker[Command]:
+    def _command_worker(
+        self, ctx: SessionContext, driver: Driver, generation: str
+    ) -> StreamWorker[Command]:
         async def handle(entries: list[Entry[Command]]) -> Rejects:
             rejects: Rejects = {}
             for entry in entries:
                 cmd = entry.value
                 if cmd.session_id != ctx.session_id or cmd.tenant_id != ctx.tenant_id:
                     rejects[entry.id] = "command for another session"
+                    continue
+                if cmd.generation is not None and str(cmd.generation) != generation:
+                    # Meant for an earlier run (a logout queued while stopped, say): a new
+                    # run must not act on it. Acked, not dead: nothing went wrong.
+                    log.info("command_skipped_stale", type=cmd.type, session_id=str(ctx.session_id))
                     continue
                 try:
                     await execute(driver, cmd, ctx, redis=self.redis)

@@ -11,7 +11,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a timezone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # year 1 at +01:00 has no UTC form
+        raise ValueError("timestamp out of range") from exc
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]

@@ -15,6 +15,9 @@ class _Command(Frozen):
     tenant_id: uuid.UUID
     session_id: uuid.UUID
     issued_at: UtcDatetime = Field(default_factory=utcnow)
+    # The session run it is meant for (see sessions.py); a later run ignores it. None: any
+    # run, now or later (a queued reply goes out whenever the session connects).
+    generation: int | None = None
 
 
 class SendText(_Command):

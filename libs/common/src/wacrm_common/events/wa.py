@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, StringConstraints, TypeAdapter
 
 from wacrm_common.events.base import Frozen, UtcDatetime, utcnow
 
 SCHEMA_VERSION = 1
+
+# The database columns' sizes: longer is no WhatsApp JID or id, and is refused at parse.
+Jid = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+WaId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 MessageKind = Literal[
     "text",
@@ -34,10 +38,10 @@ StatusName = Literal["pending", "sent", "delivered", "read", "played", "failed"]
 class MessageKey(Frozen):
     """WhatsApp's identity of a message: unique per session + chat + id."""
 
-    chat_jid: str
-    id: str
+    chat_jid: Jid
+    id: WaId
     from_me: bool
-    participant: str | None = None
+    participant: Jid | None = None
 
 
 class Quoted(Frozen):
@@ -67,8 +71,8 @@ class Location(Frozen):
 
 class MessagePayload(Frozen):
     key: MessageKey
-    sender_jid: str
-    sender_alt_jid: str | None = None
+    sender_jid: Jid
+    sender_alt_jid: Jid | None = None
     push_name: str | None = None
     timestamp: UtcDatetime
     kind: MessageKind
@@ -84,8 +88,8 @@ class MessagePayload(Frozen):
 
 
 class StatusPayload(Frozen):
-    chat_jid: str
-    message_ids: tuple[str, ...]
+    chat_jid: Jid
+    message_ids: tuple[WaId, ...]
     status: StatusName
     timestamp: UtcDatetime
     error_code: str | None = None
@@ -128,7 +132,7 @@ class SessionDisconnectedPayload(Frozen):
 
 
 class ContactUpdatePayload(Frozen):
-    jid: str
+    jid: Jid
     alt_jid: str | None = None
     name: str | None = None
     push_name: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from wacrm_common.auth import Principal, issue_token, verify_password
+from wacrm_common.auth import Principal, check_password, issue_token
 from wacrm_common.errors import Unauthenticated
 from wacrm_common.models import User
 from wacrm_gateway.deps import SessionDep, SettingsDep
@@ -17,11 +17,12 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 @router.post("/login")
 async def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
     user = await session.scalar(select(User).where(func.lower(User.email) == body.email.lower()))
-    if user is None or not verify_password(user.password_hash, body.password):
+    valid = await check_password(user.password_hash if user else None, body.password)
+    if user is None or not valid:
         raise Unauthenticated("wrong e-mail or password", code="invalid_credentials")
     token = issue_token(
         Principal(user_id=user.id, tenant_id=user.tenant_id),
-        secret=settings.jwt_secret.get_secret_value(),
+        secret=settings.jwt_key(),
         ttl_seconds=settings.jwt_ttl_seconds,
     )
     return TokenOut(access_token=token)

@@ -22,7 +22,12 @@ from wacrm_common.events.commands import (
 )
 from wacrm_common.jid import jid_from_phone
 from wacrm_common.models import WaSession
-from wacrm_common.sessions import desire_session, forget_session, send_command
+from wacrm_common.sessions import (
+    current_generation,
+    desire_session,
+    forget_session,
+    send_command,
+)
 from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SessionsDep, SettingsDep
 from wacrm_gateway.schemas import PairCodeIn, QrOut, QueuedOut, SessionIn
 from wacrm_gateway.service import stage
@@ -30,6 +35,7 @@ from wacrm_gateway.service import stage
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 MAX_EXPORT_BYTES = 20 * 1024 * 1024
+MIN_SPEED = 0.001
 
 
 def session_view(ws: WaSession) -> rt.SessionView:
@@ -140,7 +146,13 @@ async def request_pair_code(
     jid_from_phone(body.phone)  # 422 before anything is queued
     if ws.status in ("stopped", "logged_out"):
         raise Conflict("start the session first", code="session_not_started")
-    await send_command(redis, PairPhone(tenant_id=ws.tenant_id, session_id=ws.id, phone=body.phone))
+    generation = await current_generation(redis, session_id=ws.id)
+    await send_command(
+        redis,
+        PairPhone(
+            tenant_id=ws.tenant_id, session_id=ws.id, phone=body.phone, generation=generation
+        ),
+    )
     return session_view(ws)
 
 
@@ -149,7 +161,12 @@ async def logout_session(
     session_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, redis: RedisDep
 ) -> rt.SessionView:
     ws = await _get(session, principal, session_id)
-    await send_command(redis, LogoutSession(tenant_id=ws.tenant_id, session_id=ws.id))
+    if ws.status in ("stopped", "logged_out"):
+        raise Conflict(f"session is {ws.status}: nothing to log out", code="session_not_running")
+    generation = await current_generation(redis, session_id=ws.id)
+    await send_command(
+        redis, LogoutSession(tenant_id=ws.tenant_id, session_id=ws.id, generation=generation)
+    )
     return session_view(ws)
 
 
@@ -170,6 +187,8 @@ async def simulate_chat_export(
         raise Conflict("chat-export replay is for simulator sessions only", code="not_simulator")
     if ws.status in ("stopped", "logged_out"):
         raise Conflict("start the session first", code="session_not_started")
+    if 0 < speed < MIN_SPEED:
+        raise InvalidInput(f"speed must be 0 (all at once) or at least {MIN_SPEED}")
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
