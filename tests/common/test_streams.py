@@ -199,3 +199,16 @@ async def test_stream_worker_entry_whose_validator_overflows_is_dead_lettered(re
     assert seen == ["session.connected"]
     assert len(await dlq(redis)) == 1
     assert await pending_count(redis) == 0
+
+
+async def test_stream_worker_lag_counts_undelivered_entries(redis) -> None:
+    async def handle(entries) -> None:
+        return None
+
+    w = worker(redis, handle)
+    await w.ensure_group()
+    for n in range(3):
+        await publish(redis, STREAM, Ping(n=n), maxlen=1000)
+    assert await w.lag() == 3
+    await w.step()
+    assert await w.lag() == 0

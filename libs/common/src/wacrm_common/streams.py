@@ -45,6 +45,9 @@ LATENCY = Histogram("stream_batch_seconds", "Batch handling time", ["stream", "g
 LAG = Gauge("stream_group_lag", "Entries not yet delivered to the group", ["stream", "group"])
 
 
+LAG_EVERY_S = 5.0
+
+
 def encode(model: BaseModel) -> dict[str, bytes]:
     """The single field `e` every stream entry carries."""
     return {"e": model.model_dump_json().encode()}
@@ -139,8 +142,12 @@ class StreamWorker(Generic[T]):
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_group()
+        next_lag = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_lag:
+                    next_lag = time.monotonic() + LAG_EVERY_S
+                    await self.lag()
                 await self.step()
             except asyncio.CancelledError:
                 raise
