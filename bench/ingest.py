@@ -45,7 +45,7 @@ from wacrm_common.db import create_engine, session_factory
 from wacrm_common.devstack import start_stack
 from wacrm_common.events.wa import STREAM, MessageKey, MessagePayload, MessageUpsert
 from wacrm_common.jid import is_group, phone_from_jid
-from wacrm_common.migrate import upgrade
+from wacrm_common.migrate import reset
 from wacrm_common.models import Contact, Conversation, Message, Tenant, WaSession
 from wacrm_common.settings import Settings
 from wacrm_common.streams import publish_many
@@ -212,18 +212,6 @@ def make_events(
 
 
 # --- set-up --------------------------------------------------------------------------------
-
-
-def reset_schema(database_url: str) -> None:
-    async def drop() -> None:
-        engine = create_engine(database_url, pool_size=1)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(drop())
-    upgrade(database_url)  # Alembic's env.py runs its own event loop: call it outside ours.
 
 
 async def create_owner(sessions: async_sessionmaker[AsyncSession]) -> tuple[uuid.UUID, uuid.UUID]:
@@ -609,7 +597,7 @@ def main() -> int:
     stack = start_stack(args.data, environ=environ, database=DATABASE)
     try:
         stderr("stack_ready", seconds=f"{time.perf_counter() - started:.1f}")
-        reset_schema(stack.env["DATABASE_URL"])
+        reset(stack.env["DATABASE_URL"])
         stderr("schema_ready")
         result = asyncio.run(measure(args, stack.env))
     finally:

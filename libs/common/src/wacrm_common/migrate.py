@@ -9,7 +9,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
+from wacrm_common.db import create_engine
 from wacrm_common.settings import Settings
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,20 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def reset(database_url: str) -> None:
+    """An empty schema at head: drops everything first (tests and benchmarks only)."""
+
+    async def drop() -> None:
+        engine = create_engine(database_url, pool_size=1)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(drop())
+    upgrade(database_url)  # Alembic's env.py runs its own event loop: call it outside one.
 
 
 async def upgrade_async(database_url: str, revision: str = "head") -> None:

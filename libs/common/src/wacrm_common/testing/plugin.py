@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from wacrm_common.db import create_engine, session_factory
 from wacrm_common.devstack import Stack, start_stack
-from wacrm_common.migrate import upgrade
+from wacrm_common.migrate import reset
 from wacrm_common.models import Base
 from wacrm_common.settings import Settings
 
@@ -36,22 +36,10 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     environ = {k: v for k, v in os.environ.items() if k.endswith("_URL")}
     started = start_stack(_data_dir(request.config), environ=environ, database=TEST_DATABASE)
     try:
-        _reset_schema(started.env["DATABASE_URL"])
+        reset(started.env["DATABASE_URL"])
         yield started
     finally:
         started.stop()
-
-
-def _reset_schema(database_url: str) -> None:
-    async def drop() -> None:
-        engine = create_engine(database_url, pool_size=1)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(drop())
-    upgrade(database_url)
 
 
 @pytest.fixture
