@@ -212,3 +212,31 @@ async def test_stream_worker_lag_counts_undelivered_entries(redis) -> None:
     assert await w.lag() == 3
     await w.step()
     assert await w.lag() == 0
+
+
+async def test_stream_worker_forgets_departed_consumers_without_pending(redis) -> None:
+    async def ok(entries) -> None:
+        return None
+
+    async def crash(entries) -> None:
+        raise RuntimeError("left entries pending")
+
+    await worker(redis, ok, consumer="gone").ensure_group()
+    gone = worker(redis, ok, consumer="gone")
+    await publish(redis, STREAM, Ping(n=1), maxlen=100)
+    await gone.step()  # handled and acked: nothing pending
+    busy = worker(redis, crash, consumer="busy", max_attempts=10)
+    await publish(redis, STREAM, Ping(n=2), maxlen=100)
+    await busy.step()  # left pending: must survive
+    fresh = StreamWorker(
+        redis,
+        stream=STREAM,
+        group="g",
+        consumer="fresh",
+        parse=model_parser(PING),
+        handle=ok,
+        departed_idle_ms=0,
+    )
+    await fresh.ensure_group()
+    names = {c["name"] for c in await redis.xinfo_consumers(STREAM, "g")}
+    assert names == {b"busy"}

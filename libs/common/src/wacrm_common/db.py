@@ -16,6 +16,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         database_url,
         pool_size=pool_size,
         pool_pre_ping=True,
+        # Statement parameters are customers' messages and e-mails: keep them out of logs.
+        hide_parameters=True,
         connect_args={"server_settings": {"timezone": "UTC"}},
     )
 

@@ -46,6 +46,7 @@ LAG = Gauge("stream_group_lag", "Entries not yet delivered to the group", ["stre
 
 
 LAG_EVERY_S = 5.0
+DEPARTED_IDLE_MS = 24 * 3600 * 1000
 
 
 def encode(model: BaseModel) -> dict[str, bytes]:
@@ -119,6 +120,7 @@ class StreamWorker(Generic[T]):
         block_ms: int = 1000,
         reclaim_idle_ms: int = 30_000,
         max_attempts: int = 5,
+        departed_idle_ms: int = DEPARTED_IDLE_MS,
     ) -> None:
         self.redis = redis
         self.stream = stream
@@ -130,6 +132,7 @@ class StreamWorker(Generic[T]):
         self.block_ms = block_ms
         self.reclaim_idle_ms = reclaim_idle_ms
         self.max_attempts = max_attempts
+        self.departed_idle_ms = departed_idle_ms
         self.dlq = f"{stream}:dlq"
         self._attempts_key = f"{stream}:attempts:{group}"
         self._own_pending_done = False
@@ -139,6 +142,14 @@ class StreamWorker(Generic[T]):
     async def ensure_group(self) -> None:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
             await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        await self._forget_departed_consumers()
+
+    async def _forget_departed_consumers(self) -> None:
+        """Consumer names are per process; drop those long idle with nothing pending."""
+        for c in await self.redis.xinfo_consumers(self.stream, self.group):
+            name = c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
+            if name != self.consumer and not c["pending"] and c["idle"] >= self.departed_idle_ms:
+                await self.redis.xgroup_delconsumer(self.stream, self.group, name)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_group()
