@@ -514,3 +514,63 @@ async def test_overlong_author_name_is_cut_not_lost(product: Product, redis) -> 
     messages = await all_pages(product, product.alice, f"/api/conversations/{conv['id']}/messages")
     assert [(m["text"], m["sender"]) for m in messages] == [("oi", "A" * 200)]
     assert await redis.xlen("wa:events:dlq") == 0
+
+
+async def test_dead_letters_are_listed_per_tenant_and_replayed(
+    product: Product, redis, sessions
+) -> None:
+    from sqlalchemy import select
+
+    from wacrm_common.events.wa import MessageKey, MessagePayload, MessageUpsert
+    from wacrm_common.models import User
+    from wacrm_common.streams import publish
+
+    await product.new_sim_session(product.alice)
+    await wait_for(lambda: ingest_caught_up(redis), what="start ingested")
+    orphan = MessageUpsert(  # names a session that does not exist: ingest refuses it
+        tenant_id=uuid.UUID(product.alice.tenant_id),
+        session_id=uuid.uuid4(),
+        payload=MessagePayload(
+            key=MessageKey(chat_jid="5511987654321@s.whatsapp.net", id="ORPHAN1", from_me=False),
+            sender_jid="5511987654321@s.whatsapp.net",
+            timestamp="2026-12-03T12:00:00Z",
+            kind="text",
+            text="perdida",
+        ),
+    )
+    await publish(redis, "wa:events", orphan, maxlen=1000)
+    await redis.xadd("wa:events", {"e": b"not json"})
+
+    async def two_dead() -> bool:
+        return await redis.xlen("wa:events:dlq") == 2
+
+    await wait_for(two_dead, what="two dead letters")
+    r = await product.http.get("/api/dlq", headers=product.alice.headers)
+    assert r.status_code == 200, r.text
+    [dead] = r.json()
+    assert (dead["stream"], dead["group"], dead["attempts"], dead["error"]) == (
+        "wa:events",
+        "ingest",
+        1,
+        "unknown session for this tenant",
+    )
+    assert dead["event"]["payload"]["text"] == "perdida"
+    assert (await product.http.get("/api/dlq", headers=product.bob.headers)).json() == []
+    r = await product.http.post(f"/api/dlq/{dead['id']}/replay", headers=product.bob.headers)
+    assert r.status_code == 404
+
+    r = await product.http.post(f"/api/dlq/{dead['id']}/replay", headers=product.alice.headers)
+    assert r.status_code == 202
+    # Still unfixable, so it comes back as a new dead letter; the old one is gone.
+    await wait_for(lambda: ingest_caught_up(redis), what="replay ingested")
+    ids = [
+        d["id"] for d in (await product.http.get("/api/dlq", headers=product.alice.headers)).json()
+    ]
+    assert len(ids) == 1
+    assert ids[0] != dead["id"]
+
+    async with sessions() as s, s.begin():
+        user = (await s.scalars(select(User).where(User.email == product.alice.email))).one()
+        user.role = "agent"
+    r = await product.http.get("/api/dlq", headers=product.alice.headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "permission_denied")

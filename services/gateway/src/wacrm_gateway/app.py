@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from wacrm_common.db import create_engine, session_factory
 from wacrm_common.health import db_check, health_router, redis_check
 from wacrm_common.settings import Settings
-from wacrm_gateway.api import auth, conversations, sessions
+from wacrm_gateway.api import auth, conversations, dlq, sessions
 from wacrm_gateway.errors import install_error_handlers
 from wacrm_gateway.limits import BodyLimit
 
@@ -34,6 +34,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.include_router(health_router({"db": db_check(engine), "redis": redis_check(redis)}))
-    for module in (auth, sessions, conversations):
+    for module in (auth, sessions, conversations, dlq):
         app.include_router(module.router)
     return app
