@@ -574,3 +574,30 @@ async def test_dead_letters_are_listed_per_tenant_and_replayed(
         user.role = "agent"
     r = await product.http.get("/api/dlq", headers=product.alice.headers)
     assert (r.status_code, r.json()["error"]["code"]) == (403, "permission_denied")
+
+
+async def test_reply_reads_the_chat_and_chunked_oversize_is_413(product: Product) -> None:
+    session = await product.new_sim_session(product.alice)
+    await replay(product, product.alice, session["id"])
+    conv = await first_conversation(product, product.alice)
+    assert conv["unread_count"] == 2
+    path = f"/api/conversations/{conv['id']}/messages"
+    r = await product.http.post(
+        path, json={"text": "Oi Juliana!", "client_id": "r1"}, headers=product.alice.headers
+    )
+    assert r.status_code == 202
+    convs = await all_pages(product, product.alice, "/api/conversations")
+    assert convs[0]["unread_count"] == 0
+    inbound = [
+        m["status"] for m in await all_pages(product, product.alice, path) if not m["from_me"]
+    ]
+    assert inbound == ["read", "read"]
+
+    async def chunks():
+        for _ in range(27):
+            yield b"x" * (1024 * 1024)
+
+    r = await product.http.post(
+        "/api/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (413, "payload_too_large")

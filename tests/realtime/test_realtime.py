@@ -624,12 +624,13 @@ class Proxy:
         await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
 
 
+@pytest.mark.parametrize("zero", ["0-0", "0"])
 async def test_connect_from_zero_replays_everything_when_nothing_was_trimmed(
-    connect: Connect, redis: Redis, make_seat: Seats
+    connect: Connect, redis: Redis, make_seat: Seats, zero: str
 ) -> None:
-    """Regression: "0-0" on an untrimmed stream used to get resync_required."""
+    """Regression: "0-0" on an untrimmed stream used to get resync_required ("0" too)."""
     seat = await make_seat("Acme")
     sent = [await announce(redis, seat.tenant_id, n) for n in range(3)]
-    client = await connect(seat.token, last_event_id="0-0")
+    client = await connect(seat.token, last_event_id=zero)
     await client.until(sent[-1].id)
     assert client.events == [s.received for s in sent]

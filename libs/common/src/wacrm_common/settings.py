@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     def jwt_key(self) -> str:
         """The token signing key; services that issue or check tokens refuse to run without."""
-        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if len(secret) < 32:
             raise RuntimeError("JWT_SECRET must be set to at least 32 characters")
-        return self.jwt_secret.get_secret_value()
+        if "change" in secret.lower():  # the placeholders of deploy/*.example
+            raise RuntimeError("JWT_SECRET is still an example value: generate a random one")
+        return secret

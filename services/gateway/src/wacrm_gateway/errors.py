@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from wacrm_common.errors import AppError
 from wacrm_common.logging import get_logger
+from wacrm_gateway.limits import TOO_LARGE, PayloadTooLarge
 
 log = get_logger(__name__)
 
@@ -33,7 +34,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_input", "the request is not valid", details=details)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if request.scope.get(TOO_LARGE):
+            return _error(413, PayloadTooLarge.code, "request body too large")
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
             exc.status_code, "http_error"
         )

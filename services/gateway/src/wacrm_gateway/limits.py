@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wacrm_common.errors import AppError
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # the largest body we take is a 20 MB chat export
+TOO_LARGE = "wacrm.body_too_large"
 
 
 class PayloadTooLarge(AppError):
@@ -37,6 +38,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    # FastAPI turns errors while reading a body into a 400; the mark
+                    # lets the error handler answer what really happened.
+                    scope[TOO_LARGE] = True
                     raise PayloadTooLarge(f"request body over {self.max_bytes} bytes")
             return message
 

@@ -16,7 +16,7 @@ from wacrm_common import outbox
 from wacrm_common.auth import Principal
 from wacrm_common.errors import Conflict, NotFound
 from wacrm_common.events import rt
-from wacrm_common.events.commands import Command, command_stream
+from wacrm_common.events.commands import Command, MarkRead, command_stream
 from wacrm_common.models import STATUS_RANK, Conversation, Message, User, WaSession
 from wacrm_common.sessions import CMD_MAXLEN
 from wacrm_common.settings import Settings
@@ -150,3 +150,18 @@ async def mark_read(conv: Conversation, *, session: AsyncSession) -> list[Messag
     read = list(rows)
     await session.flush()
     return read
+
+
+def read_effects(conv: Conversation, read: list[Message]) -> tuple[list[rt.RtEvent], list[Command]]:
+    """What marking `read` as read announces, and the read receipt for the customer."""
+    events = [conversation_event(conv), *(message_event(m, "message.updated") for m in read)]
+    if not read:
+        return events, []
+    receipt = MarkRead(
+        tenant_id=conv.tenant_id,
+        session_id=conv.session_id,
+        chat_jid=conv.chat_jid,
+        sender_jid=read[-1].sender_jid or conv.chat_jid,
+        wa_message_ids=tuple(m.wa_message_id for m in read),
+    )
+    return events, [receipt]

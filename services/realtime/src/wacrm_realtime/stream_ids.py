@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+# "ms-seq", or "ms" alone, which Redis reads as ms-0.
+_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
 _MAX = 2**64 - 1
 
 
@@ -21,7 +22,7 @@ class StreamId(NamedTuple):
         match = _ID.fullmatch(text)
         if match is None:
             raise ValueError(f"not a stream entry id: {text!r}")
-        ms, seq = int(match[1]), int(match[2])
+        ms, seq = int(match[1]), int(match[2] or 0)
         if ms > _MAX or seq > _MAX:
             raise ValueError(f"stream entry id out of range: {text!r}")
         return cls(ms, seq)

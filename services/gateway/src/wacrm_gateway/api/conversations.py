@@ -13,17 +13,17 @@ from sqlalchemy.orm import selectinload
 from wacrm_common import outbox
 from wacrm_common.errors import InvalidInput
 from wacrm_common.events import rt
-from wacrm_common.events.commands import MarkRead, SendText
+from wacrm_common.events.commands import SendText
 from wacrm_common.models import Conversation, Message
 from wacrm_gateway.deps import PrincipalDep, RedisDep, SessionDep, SessionsDep, SettingsDep
 from wacrm_gateway.pagination import decode_cursor, encode_cursor
 from wacrm_gateway.schemas import Page, SendTextIn
 from wacrm_gateway.service import (
-    conversation_event,
     get_conversation,
     mark_read,
     message_event,
     queue_text,
+    read_effects,
     stage,
 )
 
@@ -169,6 +169,9 @@ async def send_message(
         )
         staged = []
         if created:
+            # Answering a chat reads it, as on the phone: unread to zero, blue ticks sent.
+            read = await mark_read(conv, session=session)
+            read_events, read_commands = read_effects(conv, read)
             command = SendText(
                 tenant_id=msg.tenant_id,
                 session_id=msg.session_id,
@@ -178,8 +181,8 @@ async def send_message(
                 text=msg.text or "",
                 quoted_id=body.quoted_id,
             )
-            events = [message_event(msg, "message.created"), conversation_event(conv)]
-            staged = await stage(session, settings, events, [command])
+            events = [message_event(msg, "message.created"), *read_events]
+            staged = await stage(session, settings, events, [*read_commands, command])
     await outbox.publish(redis, sessions, staged)
     return rt.MessageView.model_validate(msg)
 
@@ -198,20 +201,7 @@ async def read_conversation(
             conversation_id, session=session, principal=principal, lock=True
         )
         read = await mark_read(conv, session=session)
-        commands = (
-            [
-                MarkRead(
-                    tenant_id=conv.tenant_id,
-                    session_id=conv.session_id,
-                    chat_jid=conv.chat_jid,
-                    sender_jid=read[-1].sender_jid or conv.chat_jid,
-                    wa_message_ids=tuple(m.wa_message_id for m in read),
-                )
-            ]
-            if read
-            else []
-        )
-        events = [conversation_event(conv)] + [message_event(m, "message.updated") for m in read]
+        events, commands = read_effects(conv, read)
         staged = await stage(session, settings, events, commands)
     await outbox.publish(redis, sessions, staged)
     return rt.ConversationView.model_validate(conv)
