@@ -139,3 +139,19 @@ def test_export_message_ids_are_stable_and_content_derived() -> None:
     # Two identical lines (same author, minute and text) are two messages.
     twice = parse_chat_export("01/12/2026 18:03 - Ana: oi\n01/12/2026 18:03 - Ana: oi\n")
     assert len(set(export_message_ids("1@g.us", twice))) == 2
+
+
+async def test_sim_replay_at_a_speed_keeps_order_and_paces_messages(settings) -> None:
+    driver, events = make(settings)
+    cmd = SimulateChatExport(
+        tenant_id=driver.ctx.tenant_id,
+        session_id=driver.ctx.session_id,
+        text=GROUP_EXPORT,
+        owner="Loja",
+        speed=12_000,
+        tz="UTC",  # 2 and 1 minute gaps become 10 ms and 5 ms
+    )
+    await driver.simulate_chat_export(cmd)
+    await wait_for(lambda: len(events) == 4, what="paced replay")
+    texts = [e.payload.text for e in events if isinstance(e, MessageUpsert)]
+    assert texts == ["Pessoal, vamos fechar os pedidos 🎄", "Quero 2 cestas tipo B", "Anotado!"]
