@@ -391,20 +391,16 @@ async def handle_statuses(
             },
         )
         changed.update(mid for (mid,) in result)
-    for (session_id, wa_id), error in failures.items():
+    if failures:
+        keys = list(failures)
         result = await session.execute(
-            text("""
-                UPDATE messages SET error = CAST(:error AS jsonb), updated_at = now(),
-                    status_rank = CASE WHEN status_rank <= :sent THEN :failed ELSE status_rank END
-                WHERE session_id = :session_id AND wa_message_id = :wa_id
-                RETURNING id
-            """),
+            _MARK_FAILED,
             {
-                "error": orjson.dumps(error).decode(),
+                "sessions": [k[0] for k in keys],
+                "wa_ids": [k[1] for k in keys],
+                "errors": [_json_or_none(failures[k]) for k in keys],
                 "sent": STATUS_RANK["sent"],
                 "failed": STATUS_RANK["failed"],
-                "session_id": session_id,
-                "wa_id": wa_id,
             },
         )
         changed.update(mid for (mid,) in result)
@@ -420,6 +416,17 @@ async def handle_statuses(
         rt.message_event(m.tenant_id, rt.MessageView.model_validate(m), "message.updated")
         for m in rows.scalars()
     ]
+
+
+# M07: failed overrides pending and sent; after delivered it only attaches the error.
+_MARK_FAILED = text("""
+    UPDATE messages AS m SET error = CAST(v.error AS jsonb), updated_at = now(),
+        status_rank = CASE WHEN m.status_rank <= :sent THEN :failed ELSE m.status_rank END
+    FROM unnest(CAST(:sessions AS uuid[]), CAST(:wa_ids AS text[]), CAST(:errors AS text[]))
+        AS v(session_id, wa_id, error)
+    WHERE m.session_id = v.session_id AND m.wa_message_id = v.wa_id
+    RETURNING m.id
+""")
 
 
 async def handle_session_event(event: WaEvent, *, session: AsyncSession) -> list[rt.RtEvent]:
